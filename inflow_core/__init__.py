@@ -1,0 +1,20 @@
+"""inflow_core: inflationary flows (de Albuquerque & Pearson, NeurIPS 2024) without any UI.
+
+    import inflow_core as ic
+    X, labels = ic.datasets.load("circles", n=2000, seed=0)
+    basis = ic.EigenBasis.fit(X)
+    sched = ic.Schedule.reducing(basis.eigenvalues, dims_to_keep=1)
+    flow = ic.InflationaryFlow(basis, sched, ic.EmpiricalDenoiser(basis.to_eigen(X)))
+    U = flow.encode(X)
+"""
+
+from . import datasets, metrics
+from .basis import EigenBasis
+from .denoisers import EmpiricalDenoiser, GaussianDenoiser
+from .flow import InflationaryFlow, SolveStats, SolverError, SolverOptions, Trajectory
+from .schedules import Schedule
+
+__all__ = [
+    "EigenBasis", "EmpiricalDenoiser", "GaussianDenoiser", "InflationaryFlow", "Schedule", "SolveStats",
+    "SolverError", "SolverOptions", "Trajectory", "datasets", "metrics",
+]

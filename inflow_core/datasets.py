@@ -1,0 +1,254 @@
+"""Built-in datasets (generated in code or shipped with scikit-learn) and validated file loading.
+
+Toy sets follow the paper: each coordinate z-scored. Circles and moons draw their angles iid
+(scikit-learn's generators space them evenly, which makes two samples look closer than two iid
+draws of the distribution and biases any two-sample comparison).
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import numpy as np
+
+from .validation import check_positive_int
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """What the UI and the CLI need to know about a built-in dataset."""
+
+    name: str
+    title: str
+    dim: int
+    default_n: int
+    default_schedule: str
+    dims_to_keep: int
+    description: str
+    max_n: int = 20_000
+
+
+REGISTRY: dict[str, DatasetInfo] = {
+    info.name: info
+    for info in (
+        DatasetInfo("circles", "Two circles", 2, 2000, "isotropic", 1,
+                    "Two noisy concentric circles (radius ratio 0.5): a shape a linear map cannot untangle."),
+        DatasetInfo("moons", "Two moons", 2, 2000, "isotropic", 1,
+                    "Two interleaved half-moons: the classic test for nonlinear structure."),
+        DatasetInfo("sine", "Sine wave", 2, 2000, "reducing", 1,
+                    "A noisy sine curve, y = sin(4 pi x)/4: essentially one-dimensional data in 2-D."),
+        DatasetInfo("swiss_roll", "Swiss roll", 3, 2000, "reducing", 2,
+                    "A rolled-up 2-D sheet in 3-D: the textbook manifold for dimension reduction."),
+        DatasetInfo("s_curve", "S-curve", 3, 2000, "reducing", 2,
+                    "An S-shaped 2-D sheet in 3-D, the paper's 3-D to 2-D example."),
+        DatasetInfo("gaussian", "Correlated Gaussian", 2, 2000, "isotropic", 1,
+                    "A correlated Gaussian of any dimension: here every flow is known in closed form."),
+        DatasetInfo("digits", "Handwritten digits 8x8", 64, 1797, "reducing", 10,
+                    "1,797 scikit-learn 8x8 images of digits 0-9 (64 pixels, values 0-16), with labels.",
+                    max_n=1797),
+    )
+}
+
+# Caps on what one upload may ask of the server.
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+MAX_ROWS = 50_000
+MAX_COLUMNS = 512
+MIN_ROWS, MIN_COLUMNS = 10, 2
+
+
+def info(name: str) -> DatasetInfo:
+    if name not in REGISTRY:
+        raise ValueError(f"Unknown dataset {name!r}; choose one of {', '.join(REGISTRY)}.")
+    return REGISTRY[name]
+
+
+def load(name: str, n: int | None = None, seed: int = 0, dim: int | None = None,
+         noise: float | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """Return (X, labels): X a float64 (n, D) array, labels an int array or None.
+
+    ``dim`` applies to "gaussian" only; ``noise`` overrides the dataset's default noise level.
+    The same (name, n, seed, dim, noise) always gives the same arrays.
+    """
+    meta = info(name)
+    n = meta.default_n if n is None else check_positive_int(n, "n", minimum=10, maximum=meta.max_n)
+    seed = check_positive_int(seed, "seed", minimum=0)
+    rng = np.random.default_rng(seed)
+    if dim is not None and name != "gaussian":
+        raise ValueError(f"dim only applies to the gaussian dataset; {name} has D = {meta.dim}.")
+    if noise is not None and (not np.isfinite(noise) or noise < 0):
+        raise ValueError(f"noise must be a non-negative number; got {noise}.")
+    if name == "digits":
+        return _digits(n, rng)
+    if name == "gaussian":
+        return _gaussian(n, rng, dim if dim is not None else meta.dim), None
+    generator = {"circles": _circles, "moons": _moons, "sine": _sine, "swiss_roll": _swiss_roll,
+                 "s_curve": _s_curve}[name]
+    X, labels = generator(n, rng, noise)
+    return _zscore(X), labels
+
+
+def _zscore(X: np.ndarray) -> np.ndarray:
+    return (X - X.mean(axis=0)) / X.std(axis=0)
+
+
+def _split(n: int) -> tuple[int, int]:
+    return n - n // 2, n // 2
+
+
+def _circles(n, rng, noise):
+    noise = 0.08 if noise is None else noise
+    n_out, n_in = _split(n)
+    angles = rng.uniform(0, 2 * np.pi, n)
+    radius = np.r_[np.ones(n_out), 0.5 * np.ones(n_in)]
+    X = radius[:, None] * np.c_[np.cos(angles), np.sin(angles)] + noise * rng.standard_normal((n, 2))
+    labels = np.r_[np.zeros(n_out, int), np.ones(n_in, int)]
+    return X, labels
+
+
+def _moons(n, rng, noise):
+    noise = 0.08 if noise is None else noise
+    n_out, n_in = _split(n)
+    a = rng.uniform(0, np.pi, n)
+    outer = np.c_[np.cos(a[:n_out]), np.sin(a[:n_out])]
+    inner = np.c_[1 - np.cos(a[n_out:]), 0.5 - np.sin(a[n_out:])]
+    X = np.r_[outer, inner] + noise * rng.standard_normal((n, 2))
+    return X, np.r_[np.zeros(n_out, int), np.ones(n_in, int)]
+
+
+def _sine(n, rng, noise):
+    noise = 0.15 if noise is None else noise
+    x = rng.uniform(-1, 1, n)
+    y = np.sin(4 * np.pi * x) / 4 + noise * rng.standard_normal(n)
+    return np.c_[x, y], None
+
+
+def _swiss_roll(n, rng, noise):
+    noise = 1.25 if noise is None else noise
+    t = 1.5 * np.pi * (1 + 2 * rng.uniform(size=n))
+    height = 21 * rng.uniform(size=n)
+    X = np.c_[t * np.cos(t), height, t * np.sin(t)] + noise * rng.standard_normal((n, 3))
+    return X, None
+
+
+def _s_curve(n, rng, noise):
+    noise = 0.2 if noise is None else noise
+    t = 3 * np.pi * (rng.uniform(size=n) - 0.5)
+    height = 2 * rng.uniform(size=n)
+    X = np.c_[np.sin(t), height, np.sign(t) * (np.cos(t) - 1)] + noise * rng.standard_normal((n, 3))
+    return X, None
+
+
+def gaussian_covariance(dim: int) -> np.ndarray:
+    """The fixed covariance of the "gaussian" dataset: variances spread over two decades, rotated."""
+    dim = check_positive_int(dim, "dim", minimum=1, maximum=1024)
+    variances = np.logspace(0, -2, dim) if dim > 1 else np.ones(1)
+    rotation, _ = np.linalg.qr(np.random.default_rng(12345).standard_normal((dim, dim)))
+    return (rotation * variances) @ rotation.T
+
+
+def _gaussian(n, rng, dim):
+    cov = gaussian_covariance(dim)
+    return rng.standard_normal((n, dim)) @ np.linalg.cholesky(cov).T
+
+
+def _digits(n, rng):
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    X, labels = digits.data.astype(np.float64), digits.target.astype(int)
+    if n < len(X):
+        keep = np.sort(rng.choice(len(X), n, replace=False))
+        X, labels = X[keep], labels[keep]
+    return X, labels
+
+
+# --------------------------------------------------------------------------- user files
+@dataclass
+class Table:
+    """A validated user table: numeric features X (N, D), optional labels, column names."""
+
+    X: np.ndarray
+    labels: np.ndarray | None
+    columns: list[str]
+    label_column: str | None = None
+
+
+def load_table(data: bytes, filename: str, label_column: str | None = None,
+               max_bytes: int = MAX_UPLOAD_BYTES, max_rows: int = MAX_ROWS,
+               max_columns: int = MAX_COLUMNS) -> Table:
+    """Parse an uploaded CSV or NPY file and validate it; raise ValueError saying what to fix.
+
+    NPY files are read with ``allow_pickle=False`` (never unpickled). ``label_column`` (CSV only)
+    names a column used for colouring, not as a feature; it may hold text.
+    """
+    size = len(data)
+    if size > max_bytes:
+        raise ValueError(f"The file is {size / 2**20:.1f} MB; the limit is {max_bytes / 2**20:.0f} MB. "
+                         "Subsample it first.")
+    if size == 0:
+        raise ValueError("The file is empty.")
+    suffix = filename.lower().rsplit(".", 1)[-1] if "." in filename else ""
+    if suffix == "npy":
+        table = _read_npy(data)
+    elif suffix in ("csv", "txt"):
+        table = _read_csv(data, label_column, max_columns)
+    else:
+        raise ValueError(f"Unsupported file type {filename!r}: upload a .csv or a .npy file.")
+    rows, cols = table.X.shape
+    if rows > max_rows:
+        raise ValueError(f"The table has {rows} rows; the limit is {max_rows}. Subsample it first.")
+    if cols > max_columns:
+        raise ValueError(f"The table has {cols} numeric columns; the limit is {max_columns}.")
+    if rows < MIN_ROWS or cols < MIN_COLUMNS:
+        raise ValueError(f"The table needs at least {MIN_ROWS} rows and {MIN_COLUMNS} numeric columns; "
+                         f"got {rows} rows and {cols} columns.")
+    bad = ~np.isfinite(table.X)
+    if bad.any():
+        rows_bad = np.flatnonzero(bad.any(axis=1))
+        raise ValueError(f"{len(rows_bad)} row(s) contain missing, NaN or infinite values (first: row "
+                         f"{rows_bad[0] + 1}). Remove or fill them and upload again.")
+    return table
+
+
+def _read_npy(data: bytes) -> Table:
+    try:
+        arr = np.load(io.BytesIO(data), allow_pickle=False)
+    except ValueError as err:
+        raise ValueError(f"Could not read the .npy file safely ({err}); save a plain numeric array.") from None
+    except Exception:
+        raise ValueError("This is not a valid .npy file; save it with numpy.save(...) as a numeric array.") from None
+    if arr.ndim != 2 or not np.issubdtype(arr.dtype, np.number):
+        raise ValueError(f"The .npy file must hold a 2-D numeric array (rows x features); got {arr.dtype} "
+                         f"with shape {arr.shape}.")
+    return Table(arr.astype(np.float64), None, [f"x{i}" for i in range(arr.shape[1])])
+
+
+def _read_csv(data: bytes, label_column: str | None, max_columns: int) -> Table:
+    import pandas as pd
+
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ValueError("The file is not UTF-8 text; upload a CSV file (comma-separated numbers).") from None
+    first_line = text.split("\n", 1)[0]
+    if first_line.count(",") + 1 > max_columns + 1:
+        raise ValueError(f"The table has {first_line.count(',') + 1} columns; the limit is {max_columns}.")
+    try:
+        frame = pd.read_csv(io.StringIO(text))
+    except Exception as err:
+        raise ValueError(f"Could not parse the file as CSV ({type(err).__name__}): check the separators.") from None
+    if frame.shape[1] == 0 or frame.shape[0] == 0:
+        raise ValueError("The CSV has no data rows or no columns.")
+    labels = None
+    if label_column:
+        if label_column not in frame.columns:
+            raise ValueError(f"Label column {label_column!r} is not in the file; columns are "
+                             f"{', '.join(map(str, frame.columns[:20]))}.")
+        labels = pd.factorize(frame.pop(label_column))[0].astype(int)
+    text_columns = [str(c) for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
+    if text_columns:
+        raise ValueError(f"Column(s) {', '.join(text_columns[:5])} are not numeric. Remove them, or name one "
+                         "as the label column if it holds classes.")
+    return Table(frame.to_numpy(dtype=np.float64, na_value=np.nan), labels, [str(c) for c in frame.columns],
+                 label_column)

@@ -1,0 +1,293 @@
+"""The probability-flow ODE of an inflationary flow and its integration (MATH.md sections 3 and 7).
+
+State: flow coordinates u = A(t) * y (N, D). Field, per dimension,
+
+    du/dt = (a + r/2) u - (r/2) A Den(u / A, t)
+
+integrated with torchdiffeq forward (0 -> T, encode / inflate) or backward (T -> 0, decode /
+generate). Adaptive solvers control the error of every point and dimension separately (max
+norm), so accuracy does not depend on the batch, and never step past the end time.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torchdiffeq import odeint
+
+from .basis import EigenBasis
+from .schedules import Schedule
+from .validation import as_points, check_positive_int
+
+ADAPTIVE_METHODS = ("dopri5", "dopri8", "bosh3", "adaptive_heun", "fehlberg2")
+FIXED_METHODS = ("euler", "midpoint", "rk4")
+DEFAULT_METHOD, DEFAULT_TOL = "dopri5", 1e-5
+# A solve that needs more steps than this is stuck (stiffness, a diverging model): stop with a message.
+MAX_STEPS = 20_000
+PRIORS = ("gaussian", "empirical")
+
+
+class SolverError(ValueError):
+    """The ODE solver could not finish; the message says what to change."""
+
+
+@dataclass(frozen=True)
+class SolverOptions:
+    """How the pfODE is integrated. ``step_size`` only applies to fixed-step methods."""
+
+    method: str = DEFAULT_METHOD
+    rtol: float = DEFAULT_TOL
+    atol: float = DEFAULT_TOL
+    step_size: float | None = None
+
+    def __post_init__(self):
+        if self.method not in ADAPTIVE_METHODS + FIXED_METHODS:
+            raise ValueError(f"Unknown solver {self.method!r}; choose one of "
+                             f"{', '.join(ADAPTIVE_METHODS + FIXED_METHODS)}.")
+        for name in ("rtol", "atol"):
+            value = getattr(self, name)
+            if not np.isfinite(value) or not 0 < value < 1:
+                raise ValueError(f"{name} must be between 0 and 1 (e.g. 1e-5); got {value}.")
+        if self.method in FIXED_METHODS and (self.step_size is None or not self.step_size > 0):
+            raise ValueError(f"Fixed-step solver {self.method!r} needs a positive step_size (e.g. 0.01).")
+
+    @property
+    def adaptive(self) -> bool:
+        return self.method in ADAPTIVE_METHODS
+
+    def describe(self) -> str:
+        if self.adaptive:
+            return f"{self.method}, rtol={self.rtol:g}, atol={self.atol:g}"
+        return f"{self.method}, step {self.step_size:g}"
+
+
+@dataclass
+class SolveStats:
+    """What one integration cost and how it was done: shown next to every result."""
+
+    direction: str
+    n_points: int
+    nfe: int
+    wall_time: float
+    options: SolverOptions = field(default_factory=SolverOptions)
+
+    def describe(self) -> str:
+        return (f"{self.options.describe()}; {self.nfe} field evaluations; {self.wall_time:.2f} s "
+                f"for {self.n_points} points")
+
+
+@dataclass
+class Trajectory:
+    """Flow coordinates u(t) of every particle at each frame time.
+
+    ``times`` (K,) run 0 -> T for "inflate" and T -> 0 for "generate"; ``states`` is (K, N, D).
+    """
+
+    times: np.ndarray
+    states: np.ndarray
+    direction: str
+    stats: SolveStats
+
+    @property
+    def nfe(self) -> int:
+        return self.stats.nfe
+
+
+class InflationaryFlow:
+    """Data <-> latent map of an inflationary flow: basis + schedule + denoiser.
+
+    Solver settings given here are defaults; every method also takes ``method``, ``rtol``,
+    ``atol`` and ``step_size`` keyword arguments for one call. ``last_stats`` holds the cost
+    (NFE, wall time, tolerance) of the latest integration.
+    """
+
+    def __init__(self, basis: EigenBasis, schedule: Schedule, denoiser: torch.nn.Module,
+                 method: str = DEFAULT_METHOD, rtol: float = DEFAULT_TOL, atol: float = DEFAULT_TOL,
+                 step_size: float | None = None, device: str | torch.device = "cpu",
+                 dtype: torch.dtype | None = None):
+        if schedule.dim != basis.dim:
+            raise ValueError(f"The schedule has D = {schedule.dim} but the basis has D = {basis.dim}.")
+        den_dim = getattr(denoiser, "dim", basis.dim)
+        if den_dim != basis.dim:
+            raise ValueError(f"The denoiser works in D = {den_dim} but the basis has D = {basis.dim}; "
+                             "build it from the same data.")
+        self.basis = basis
+        self.schedule = schedule
+        self.denoiser = denoiser
+        self.solver = SolverOptions(method, rtol, atol, step_size)
+        self.last_stats: SolveStats | None = None
+        self.to(device, dtype)
+
+    # ----------------------------------------------------------------- device handling
+    def to(self, device: str | torch.device = "cpu", dtype: torch.dtype | None = None) -> InflationaryFlow:
+        """Move the flow; float64 on CPU by default, float32 on accelerators."""
+        self.device = torch.device(device)
+        self.dtype = dtype or (torch.float64 if self.device.type == "cpu" else torch.float32)
+        self.denoiser.to(self.device)
+        return self
+
+    @property
+    def dim(self) -> int:
+        return self.basis.dim
+
+    def _tensor(self, array) -> torch.Tensor:
+        return torch.as_tensor(np.asarray(array), dtype=self.dtype, device=self.device)
+
+    # ----------------------------------------------------------------- coordinates
+    def to_flow(self, X) -> np.ndarray:
+        """Raw data -> flow coordinates at t = 0, u(0) = A(0) * y."""
+        return self.basis.to_eigen(X) * self.schedule.scale(0.0)
+
+    def from_flow(self, U0) -> np.ndarray:
+        """Flow coordinates at t = 0 -> raw data."""
+        U0 = as_points(U0, dim=self.dim, name="U")
+        return self.basis.from_eigen(U0 / self.schedule.scale(0.0))
+
+    # ----------------------------------------------------------------- the ODE
+    def field(self, t: float, u: torch.Tensor) -> torch.Tensor:
+        """du/dt at time t for flow coordinates u (N, D)."""
+        sched = self.schedule
+        noise = self._tensor(sched.noise(t))
+        scale = self._tensor(sched.scale(t))
+        half_r = 0.5 * self._tensor(sched.noise_log_rate(t))
+        a = self._tensor(sched.scale_log_rate(t))
+        den = self.denoiser(u / scale, t, noise)
+        return (a + half_r) * u - half_r * scale * den
+
+    def _options(self, overrides: dict) -> SolverOptions:
+        unknown = set(overrides) - {"method", "rtol", "atol", "step_size"}
+        if unknown:
+            raise TypeError(f"Unknown solver options: {sorted(unknown)}.")
+        if not overrides:
+            return self.solver
+        merged = {"method": self.solver.method, "rtol": self.solver.rtol, "atol": self.solver.atol,
+                  "step_size": self.solver.step_size, **overrides}
+        return SolverOptions(**merged)
+
+    def integrate(self, u: np.ndarray, times: np.ndarray, direction: str, **solver) -> tuple[np.ndarray, SolveStats]:
+        """Integrate flow coordinates ``u`` (N, D) given at ``times[0]``; return states (K, N, D)."""
+        opts = self._options(solver)
+        u0 = self._tensor(u)
+        t = torch.as_tensor(np.asarray(times, dtype=np.float64), dtype=self.dtype, device=self.device)
+        nfe = 0
+
+        def counted_field(tt, state):
+            nonlocal nfe
+            nfe += 1
+            return self.field(float(tt), state)
+
+        if opts.adaptive:
+            kwargs = {"rtol": opts.rtol, "atol": opts.atol,
+                      "options": {"norm": _max_norm, "step_t": t[-1:], "max_num_steps": MAX_STEPS}}
+        else:
+            kwargs = {"options": {"step_size": opts.step_size}}
+        start = time.perf_counter()
+        try:
+            with torch.no_grad():
+                states = odeint(counted_field, u0, t, method=opts.method, **kwargs)
+        except AssertionError as err:
+            raise SolverError(_explain_solver_failure(str(err), opts)) from None
+        if not torch.isfinite(states).all():
+            raise SolverError("The flow produced NaN or infinite values; the denoiser or the solver diverged. "
+                              "Try a tighter tolerance, an adaptive solver, or a different model.")
+        stats = SolveStats(direction, int(u0.shape[0]), nfe, time.perf_counter() - start, opts)
+        self.last_stats = stats
+        return states.detach().cpu().numpy().astype(np.float64, copy=False), stats
+
+    # ----------------------------------------------------------------- public maps
+    def encode(self, X, **solver) -> np.ndarray:
+        """Raw data (N, D) -> latent flow coordinates u(T) (N, D)."""
+        U0 = self.to_flow(X)
+        states, _ = self.integrate(U0, np.array([0.0, self.schedule.t_max]), "inflate", **solver)
+        return states[-1]
+
+    def decode(self, U, **solver) -> np.ndarray:
+        """Latent flow coordinates u(T) (N, D) -> raw data (N, D)."""
+        U = as_points(U, dim=self.dim, name="U")
+        states, _ = self.integrate(U, np.array([self.schedule.t_max, 0.0]), "generate", **solver)
+        return self.from_flow(states[-1])
+
+    def trajectory(self, X, direction: str = "inflate", n_frames: int = 60, **solver) -> Trajectory:
+        """Frames of the flow. "inflate" takes raw data X; "generate" takes latent flow coordinates."""
+        n_frames = check_positive_int(n_frames, "n_frames", minimum=2, maximum=2000)
+        times = np.linspace(0.0, self.schedule.t_max, n_frames)
+        if direction == "inflate":
+            start = self.to_flow(X)
+        elif direction == "generate":
+            start = as_points(X, dim=self.dim, name="U")
+            times = times[::-1].copy()
+        else:
+            raise ValueError(f"direction must be 'inflate' or 'generate'; got {direction!r}.")
+        states, stats = self.integrate(start, times, direction, **solver)
+        return Trajectory(times, states, direction, stats)
+
+    # ----------------------------------------------------------------- generation
+    def prior_samples(self, n: int, seed: int = 0, prior: str = "gaussian", eps: float | None = None,
+                      reference=None, **solver) -> np.ndarray:
+        """Latent draws u(T) for generation (MATH.md section 7).
+
+        Kept dimensions always come from N(0, v(T)). Compressed dimensions come from
+        * ``prior="gaussian"``: N(0, v_i(T)), or N(0, eps) when ``eps`` is given (the released code's
+          choice). Exact only where the noise dominates the data at T; on dimensions whose noise
+          never grows (1 + g_i <= 0) the true latent marginal is the data's own, not Gaussian.
+        * ``prior="empirical"``: the compressed coordinates of encoded reference points (drawn from
+          the flow's t = 0 distribution, data + N(0, C(0))), resampled jointly. This matches the
+          true latent marginal of those dimensions as well as the reference set represents the data.
+          ``reference`` is raw training data; an empirical denoiser's own points are the default.
+        """
+        n = check_positive_int(n, "n", maximum=1_000_000)
+        if prior not in PRIORS:
+            raise ValueError(f"prior must be one of {', '.join(PRIORS)}; got {prior!r}.")
+        rng = np.random.default_rng(seed)
+        compressed = ~self.schedule.kept
+        U = rng.standard_normal((n, self.dim)) * np.sqrt(self.schedule.latent_variance())
+        if eps is not None:
+            if not np.isfinite(eps) or eps <= 0:
+                raise ValueError(f"eps must be a positive variance (e.g. 1e-2); got {eps}.")
+            U[:, compressed] = rng.standard_normal((n, int(compressed.sum()))) * np.sqrt(eps)
+        if prior == "empirical" and compressed.any():
+            latents = self.encode_reference(reference, seed=seed, **solver)
+            U[:, compressed] = latents[rng.integers(0, len(latents), n)][:, compressed]
+        return U
+
+    def encode_reference(self, reference=None, seed: int = 0, **solver) -> np.ndarray:
+        """Encode draws from the flow's t = 0 distribution around the reference points."""
+        if reference is None:
+            ref = getattr(self.denoiser, "reference", None)
+            if ref is None:
+                raise ValueError("The empirical prior needs reference data: pass reference=<training data>.")
+            Y = ref.detach().cpu().numpy().astype(np.float64)
+        else:
+            Y = self.basis.to_eigen(reference)
+        rng = np.random.default_rng(seed + 1)
+        Y = Y + rng.standard_normal(Y.shape) * np.sqrt(self.schedule.noise(0.0))
+        states, _ = self.integrate(Y * self.schedule.scale(0.0), np.array([0.0, self.schedule.t_max]),
+                                   "inflate", **solver)
+        return states[-1]
+
+    def sample(self, n: int, seed: int = 0, prior: str = "gaussian", eps: float | None = None,
+               reference=None, **solver) -> np.ndarray:
+        """Generate n data-space samples: draw latents (see ``prior_samples``) and integrate back."""
+        U = self.prior_samples(n, seed, prior, eps, reference, **solver)
+        return self.decode(U, **solver)
+
+
+def _max_norm(x: torch.Tensor) -> torch.Tensor:
+    """Error norm: the worst point and dimension, so no particle is less accurate than asked."""
+    return x.abs().max()
+
+
+def _explain_solver_failure(message: str, opts: SolverOptions) -> str:
+    if "max_num_steps" in message:
+        return (f"The solver ({opts.describe()}) needed more than {MAX_STEPS} steps and was stopped. "
+                "The field is too stiff or the model diverges: loosen the tolerance (e.g. 1e-4), "
+                "lower rho, or check the model.")
+    if "underflow" in message:
+        return (f"The solver's step size underflowed ({opts.describe()}): the field blew up. "
+                "Loosen the tolerance or check the model and the schedule parameters.")
+    if "non-finite" in message:
+        return "The flow produced NaN or infinite values; the denoiser or schedule diverged."
+    return f"The ODE solver failed ({opts.describe()}): {message}"
