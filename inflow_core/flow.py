@@ -179,17 +179,9 @@ class InflationaryFlow:
             nfe += 1
             return self.field(float(tt), state)
 
-        if opts.adaptive:
-            kwargs = {"rtol": opts.rtol, "atol": opts.atol,
-                      "options": {"norm": _max_norm, "step_t": t[-1:], "max_num_steps": MAX_STEPS}}
-        else:
-            kwargs = {"options": {"step_size": opts.step_size}}
         start = time.perf_counter()
-        try:
-            with torch.no_grad():
-                states = odeint(counted_field, u0, t, method=opts.method, **kwargs)
-        except AssertionError as err:
-            raise SolverError(_explain_solver_failure(str(err), opts)) from None
+        with torch.no_grad():
+            states = solve_ode(counted_field, u0, t, opts)
         if not torch.isfinite(states).all():
             raise SolverError("The flow produced NaN or infinite values; the denoiser or the solver diverged. "
                               "Try a tighter tolerance, an adaptive solver, or a different model.")
@@ -273,6 +265,20 @@ class InflationaryFlow:
         """Generate n data-space samples: draw latents (see ``prior_samples``) and integrate back."""
         U = self.prior_samples(n, seed, prior, eps, reference, **solver)
         return self.decode(U, **solver)
+
+
+def solve_ode(func, state: torch.Tensor, times: torch.Tensor, opts: SolverOptions) -> torch.Tensor:
+    """torchdiffeq.odeint with the project's solver conventions (max norm, no step past the end time,
+    a step cap) and SolverError messages; also used for augmented states (uncertainty.py)."""
+    if opts.adaptive:
+        kwargs = {"rtol": opts.rtol, "atol": opts.atol,
+                  "options": {"norm": _max_norm, "step_t": times[-1:], "max_num_steps": MAX_STEPS}}
+    else:
+        kwargs = {"options": {"step_size": opts.step_size}}
+    try:
+        return odeint(func, state, times, method=opts.method, **kwargs)
+    except AssertionError as err:
+        raise SolverError(_explain_solver_failure(str(err), opts)) from None
 
 
 def _max_norm(x: torch.Tensor) -> torch.Tensor:
