@@ -1,0 +1,22 @@
+"""Streamlit glue shared by the explorer's pages (the library ``inflow_core`` never imports Streamlit).
+
+Modules, one job each:
+
+* ``navigation`` - the list of pages (``PAGES``) that ``app.py`` hands to ``st.navigation``.
+* ``state``      - per-session state (data, schedule, model, solver), widget binding that survives page
+  switches, and the URL query parameters that make a view shareable.
+* ``adapters``   - cached calls into ``inflow_core``: datasets, bases, exact flows, trajectories, the
+  home demo.
+* ``jobs``       - the background training worker (never calls Streamlit) and the server-wide job cap.
+* ``sidebar``    - the shared sidebar and the guard that stops a model being used with other data.
+
+Adding a page takes one file and one line:
+
+1. write ``pages/<name>.py``: a plain-language paragraph, widgets with ``help=``, calls into
+   ``inflow_core`` through ``explorer.adapters`` / ``explorer.state`` (``state.current_data()``,
+   ``state.current_schedule()``, ``state.active_flow()``) and figures from ``inflow_core.plots``;
+   heavy work only behind a button, cached by its parameters;
+2. append ``PageSpec("pages/<name>.py", "Title", ":material/icon:", "url-name", "one-line summary")``
+   to ``PAGES`` in ``explorer/navigation.py``. The sidebar, the home page's map and the URL sync pick
+   it up from there.
+"""

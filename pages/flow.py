@@ -1,0 +1,145 @@
+"""Flow page: the particle animation in the inflate and the generate direction, with linked views."""
+
+import streamlit as st
+
+from explorer import adapters, state
+from inflow_core import plots
+
+MAX_PARTICLES = 3000
+TOLERANCES = [1e-3, 1e-4, 1e-5, 1e-6, 1e-7]
+
+st.title("Flow")
+st.markdown(
+    "Here the points move. **Inflate** runs time forward: each point follows the flow from the data (t = 0) "
+    "to the latent space (t = T), where the cloud is a Gaussian on the kept directions and squeezed flat on "
+    "the others. **Generate** runs it backwards: Gaussian draws flow back into the shape of the data. The "
+    "panels on the right share the animation's clock: the variance of the particles along each principal "
+    "direction (solid, measured; dotted, what the schedule predicts) and the participation ratio, an "
+    "effective number of dimensions. Points are coloured by where they start, so you can see neighbourhoods "
+    "stay together."
+)
+
+ss = st.session_state
+data = state.current_data()
+basis = adapters.basis_for(data.key, data.X)
+schedule = state.current_schedule(basis)
+try:
+    active = state.active_flow(data, basis, schedule)
+except ValueError as err:
+    st.error(f"{err} Switch the data and schedule back to the model's, or use the exact flow.")
+    c1, c2 = st.columns(2)
+    if c1.button("Switch to the model's data and schedule", key="flow_adopt",
+                 help="Load the dataset and schedule the model was trained on."):
+        try:
+            state.use_model_settings(ss.model)
+            st.rerun()
+        except ValueError as adopt_err:
+            st.error(str(adopt_err))
+    if c2.button("Use the exact flow instead", key="flow_exact",
+                 help="Integrate the exact flow of the current data; the model stays loaded."):
+        ss.flow_source = "exact"
+        st.rerun()
+    st.stop()
+
+dim = basis.dim
+c1, c2, c3, c4 = st.columns(4)
+DIRECTIONS = {"inflate": "Inflate (data → latent)", "generate": "Generate (latent → data)"}
+direction = c1.radio("Direction", list(DIRECTIONS), horizontal=True, key="fl.direction",
+                     format_func=DIRECTIONS.get,
+                     help="Inflate maps data points to the latent space; generate maps Gaussian draws back "
+                          "to data.")
+n_particles = c2.slider("Particles", 100, MAX_PARTICLES, 1000, step=100, key="fl.particles",
+                        help="How many points to animate (a random subset of the data when inflating). More "
+                             "points look richer but make the animation heavier.")
+n_frames = c3.slider("Frames", 30, 150, 60, step=10, key="fl.frames",
+                     help="Number of animation frames, evenly spaced in time from 0 to T.")
+with_labels = data.labels is not None and direction == "inflate"
+colour_modes = (["label"] if with_labels else []) + ["angle", "position"]
+colour = c4.selectbox("Colour by", colour_modes, key="fl.colour",
+                      format_func={"label": "label (class)", "angle": "initial angle",
+                                   "position": "initial position"}.get,
+                      help="Colour each particle by its class, by its starting angle around the centre "
+                           "(cyclic map), or by its starting position along the first coordinate. Palettes "
+                           "are colour-blind safe.")
+
+c1, c2, c3, c4 = st.columns(4)
+c1.select_slider("Solver tolerance", TOLERANCES, format_func=lambda v: f"{v:.0e}",
+                 help="Relative and absolute error the adaptive solver (dopri5) allows per step, per point "
+                      "and dimension. Tighter = more accurate and more field evaluations.",
+                 **state.bind("solver", "tol"))
+prior = "gaussian"
+if direction == "generate":
+    prior = c2.radio("Latent prior", ["gaussian", "empirical"], horizontal=True, key="fl.prior",
+                     help="Gaussian: draw every latent dimension from N(0, v(T)). Empirical: draw the "
+                          "squeezed dimensions from encoded data (their latent shape is not Gaussian when "
+                          "their noise never grows).")
+if dim == 2:
+    dims = [0, 1]
+elif dim == 3:
+    three = c3.toggle("3-D frames", value=True, key="fl.3d",
+                      help="Show all three coordinates as rotatable 3-D frames (off: the first two).")
+    dims = [0, 1, 2] if three else [0, 1]
+else:
+    picked = c3.multiselect("Eigen-coordinates shown", list(range(dim)), default=[0, 1], max_selections=3,
+                            format_func=lambda i: f"u{i + 1}", key="fl.dims",
+                            help=f"D = {dim}: pick 2 or 3 of the principal (eigen) coordinates to draw; u1 "
+                                 "has the most variance. All D coordinates are integrated.")
+    dims = sorted(picked) if len(picked) >= 2 else [0, 1]
+    if len(picked) < 2:
+        c3.caption("Pick at least two; showing u1 and u2.")
+trails = c4.slider("Trails", 0, 10, 0, key="fl.trails",
+                   help="Draw the path so far of this many particles, to follow individual points.")
+
+budget = plots.payload_particles(n_frames, len(dims))
+shown = min(n_particles, budget)
+params = (active.key, direction, shown, n_frames, ss.data["seed"], prior)
+result = ss.results.get(params)
+if result is None:
+    st.info(f"Press **Compute the flow** to integrate {shown:,} particles over {n_frames} frames with the "
+            f"{active.label}.")
+    if st.button("Compute the flow", type="primary", key="compute_flow",
+                 help="Integrate the ODE for these settings; results are cached by their parameters."):
+        with st.spinner("Integrating the flow..."):
+            try:
+                result = adapters.flow_result(active.key, active.flow, data.X, data.labels, direction, shown,
+                                              n_frames, ss.data["seed"], prior)
+            except ValueError as err:
+                st.error(str(err))
+        if result is not None:
+            ss.results = {**dict(list(ss.results.items())[-7:]), params: result}
+
+if result is not None:
+    fig = adapters.animation_figure(result, dims, colour, trails,
+                                    title=f"{'Inflating' if direction == 'inflate' else 'Generating'}: "
+                                          f"{data.title}, {schedule.describe()}")
+    config = {"displaylogo": False,
+              "toImageButtonOptions": {"format": "png", "filename": f"inflow_{direction}", "scale": 2}}
+    st.plotly_chart(fig, key="flow_animation", config=config)
+    payload_mb = len(fig.to_json()) / 1e6
+    sub = (f"animating {shown:,} of {result.n_total:,} points" if direction == "inflate"
+           else f"{shown:,} latent draws ({prior} prior)")
+    if shown < n_particles:
+        sub += f" (capped at {budget:,} to keep the animation under about 8 MB)"
+    st.markdown(
+        f"**{'Exact' if active.exact else 'Learned'}:** {active.label}  \n**Solver:** {result.solver}; "
+        f"**NFE** {result.nfe:,} field evaluations; **wall time** {result.wall_time:.2f} s  \n**Round "
+        f"trip:** {result.round_trip}  \n**Animation:** {sub}; float32 frames, {payload_mb:.1f} MB. Axes are "
+        "fixed over all frames; coordinates are the scaled eigen-coordinates u(t) = A(t)·y(t)."
+    )
+    if active.exact and direction == "generate":
+        st.caption("The exact flow reproduces training points: generated points land on (blurred) copies of "
+                   "the data. Train a network to generalise.")
+    with st.expander("Predicted vs measured variance"):
+        st.plotly_chart(plots.predicted_vs_measured(result.times, result.variances, result.predicted),
+                        key="pred_vs_meas")
+        st.caption("Each dot is one dimension at one frame. On the diagonal: the particles' variance is what "
+                   "the schedule predicts (exact in expectation for the exact flow; deviations show sampling "
+                   "noise, or a model's error).")
+    e1, e2 = st.columns(2)
+    e1.download_button("Download animation (HTML)", key="dl_html", file_name=f"inflow_{direction}.html",
+                       mime="text/html", data=lambda: fig.to_html(include_plotlyjs=True, auto_play=False),
+                       help="A standalone web page with the animation; opens offline in any browser.")
+    e2.download_button("Download trajectories (CSV)", key="dl_csv", file_name=f"inflow_{direction}.csv",
+                       mime="text/csv", data=lambda: adapters.trajectories_csv(result),
+                       help="One row per frame and particle: frame, t, particle, u1..uD (flow coordinates).")
+    st.caption("PNG: use the camera icon in the figure's toolbar.")
