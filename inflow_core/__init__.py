@@ -10,11 +10,12 @@
 
 from . import datasets, metrics
 from .basis import EigenBasis
+from .checkpoints import load_flow, save_flow
 from .denoisers import EmpiricalDenoiser, GaussianDenoiser
 from .flow import InflationaryFlow, SolveStats, SolverError, SolverOptions, Trajectory
 from .schedules import Schedule
 
 __all__ = [
     "EigenBasis", "EmpiricalDenoiser", "GaussianDenoiser", "InflationaryFlow", "Schedule", "SolveStats",
-    "SolverError", "SolverOptions", "Trajectory", "datasets", "metrics",
+    "SolverError", "SolverOptions", "Trajectory", "datasets", "load_flow", "metrics", "save_flow",
 ]

@@ -1,0 +1,111 @@
+"""The learned denoiser: a small residual MLP inside EDM-style per-dimension preconditioning (MATH.md 5).
+
+With ``sd = lam_i`` (data variance of eigen-dimension i) and ``sn = c_i(t)`` (its noise variance):
+
+    c_in  = 1 / sqrt(sd + sn)        c_skip = sd / (sd + sn)        c_out = sqrt(sd sn / (sd + sn))
+    Den(y, t) = c_skip * y + c_out * F_theta(c_in * y, cond(t))
+
+so the network's input and its regression target both have unit variance at every noise level,
+and the Gaussian denoiser is the special case F = 0.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from torch import nn
+
+ARCHITECTURE = "resmlp-v1"
+# Frequencies pi * k, k = 1..N_FREQ, of the time embedding: smooth in t (high frequencies would make
+# the field wiggle in time and cost the ODE solver steps), rich enough for the denoiser's time dependence.
+N_FREQ = 8
+
+
+def preconditioning(lam: torch.Tensor, noise: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """(c_in, c_skip, c_out) of MATH.md section 5 for data variances ``lam`` and noise variances ``noise``."""
+    total = lam + noise
+    return total.rsqrt(), lam / total, (lam * noise / total).sqrt()
+
+
+def time_features(s: torch.Tensor) -> torch.Tensor:
+    """Fourier features of normalised time s = t / T: (K,) -> (K, 2 N_FREQ + 1)."""
+    freqs = math.pi * torch.arange(1, N_FREQ + 1, dtype=s.dtype, device=s.device)
+    angles = s[:, None] * freqs
+    return torch.cat([s[:, None], angles.sin(), angles.cos()], dim=1)
+
+
+class ResidualMLP(nn.Module):
+    """F_theta: input layer, ``depth`` residual layers h += W_k silu(h + e_k(t)), linear output."""
+
+    def __init__(self, dim: int, width: int = 128, depth: int = 4):
+        super().__init__()
+        self.width, self.depth = width, depth
+        self.inp = nn.Linear(dim, width)
+        # Each layer gets its own Fourier series in t (one linear map): a hidden time MLP doubled the
+        # step cost at batch 1024 on CPU (measured) for no gain in quality.
+        self.time = nn.Linear(2 * N_FREQ + 1, width * depth)
+        self.layers = nn.ModuleList(nn.Linear(width, width) for _ in range(depth))
+        self.out = nn.Linear(width, dim)
+        # Start at F = 0, i.e. at the Gaussian denoiser, the best linear guess.
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    def forward(self, x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+        emb = self.time(time_features(s)).view(-1, self.depth, self.width)
+        h = self.inp(x)
+        for k, layer in enumerate(self.layers):
+            h = h + layer(nn.functional.silu(h + emb[:, k]))
+        return self.out(nn.functional.silu(h))
+
+
+class NetworkDenoiser(nn.Module):
+    """Learned denoiser with the exact denoisers' call signature ``den(y, t, noise) -> (N, D)``.
+
+    ``t`` may be a float (flow integration) or an (N,) tensor (training). The network computes in
+    its own parameter dtype; inputs are cast to it and results cast back.
+    """
+
+    kind = "network"
+    exact = False
+
+    def __init__(self, eigenvalues, t_max: float, width: int = 128, depth: int = 4):
+        super().__init__()
+        lam = np.asarray(eigenvalues, dtype=np.float64)
+        if lam.ndim != 1 or not np.all(np.isfinite(lam)) or np.any(lam <= 0):
+            raise ValueError("NetworkDenoiser needs positive, finite eigenvalues (a 1-D array).")
+        if not (np.isfinite(t_max) and t_max > 0):
+            raise ValueError(f"t_max must be a positive time; got {t_max}.")
+        if not (1 <= width <= 4096 and 1 <= depth <= 64):
+            raise ValueError(f"width must be 1..4096 and depth 1..64; got {width}, {depth}.")
+        self.t_max = float(t_max)
+        self.register_buffer("eigenvalues", torch.as_tensor(lam, dtype=torch.float32))
+        self.net = ResidualMLP(lam.size, int(width), int(depth))
+
+    @property
+    def dim(self) -> int:
+        return int(self.eigenvalues.numel())
+
+    def config(self) -> dict:
+        """The architecture, as stored in checkpoints."""
+        return {"architecture": ARCHITECTURE, "dim": self.dim, "width": self.net.width,
+                "depth": self.net.depth, "t_max": self.t_max, "n_freq": N_FREQ}
+
+    def forward(self, y: torch.Tensor, t, noise: torch.Tensor) -> torch.Tensor:
+        dtype = self.eigenvalues.dtype
+        yy = y.to(dtype)
+        c_in, c_skip, c_out = preconditioning(self.eigenvalues, noise.to(dtype))
+        s = torch.as_tensor(t, dtype=dtype, device=yy.device).reshape(-1).expand(yy.shape[0]) / self.t_max
+        return (c_skip * yy + c_out * self.net(c_in * yy, s)).to(y.dtype)
+
+    def loss(self, y0: torch.Tensor, eps: torch.Tensor, t: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        """MATH.md 5: mean over the batch of sum_i ((Den_i(y0 + n, t) - y0_i) / c_out_i)^2, n ~ N(0, C(t)).
+
+        ``eps`` is standard normal (N, D) (n = sqrt(C) eps), ``t`` is (N,), ``noise`` the per-sample
+        variances (N, D). Written as the equivalent regression of F on its unit-variance target.
+        """
+        y = y0 + noise.sqrt() * eps
+        c_in, c_skip, c_out = preconditioning(self.eigenvalues, noise)
+        target = (y0 - c_skip * y) / c_out
+        return (self.net(c_in * y, t / self.t_max) - target).square().sum(dim=1).mean()
