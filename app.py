@@ -6,7 +6,7 @@ sidebar, the URL sync, and the home page.
 
 import streamlit as st
 
-from explorer import adapters, sidebar, state
+from explorer import adapters, layout, state
 from explorer.navigation import PAGES
 
 st.set_page_config(page_title="Inflationary Flows Explorer", page_icon=":material/bubble_chart:",
@@ -29,7 +29,7 @@ def home() -> None:
         "direction inflates into a Gaussian while the second collapses (right: variance per dimension and "
         "participation ratio over the same time)."
     )
-    st.iframe(adapters.home_demo_html(), height=500, alt="Animation: two circles inflating under the flow")
+    st.iframe(adapters.home_demo_html(), height=590, alt="Animation: two circles inflating under the flow")
     st.caption("Exact empirical flow (no training), dopri5 with tolerance 1e-5; schedule reducing to 1 "
                "dimension. Press ▶ Play to watch it again, or drag the time slider.")
     st.markdown("#### The pages")
@@ -51,8 +51,5 @@ if not st.session_state.get("url_page_applied"):
     target = state.page_from_url()
     if target and current.url_path != st.query_params.get("page"):
         st.switch_page(target)
-for warning in st.session_state.pop("url_warnings", []):
-    st.warning(warning)
-state.write_query_params(current.url_path)
-sidebar.render()
+layout.shared(current.url_path)
 current.run()

@@ -8,15 +8,18 @@ Modules, one job each:
 * ``adapters``   - cached calls into ``inflow_core``: datasets, bases, exact flows, trajectories, the
   home demo.
 * ``jobs``       - the background training worker (never calls Streamlit) and the server-wide job cap.
-* ``sidebar``    - the shared sidebar and the guard that stops a model being used with other data.
+* ``sidebar``    - the shared sidebar: current data, schedule, model and device.
+* ``layout``     - ``page_setup``, the first call of every page (state, URL sync and sidebar even when
+  Streamlit runs the page file without ``app.py``).
 
 Adding a page takes one file and one line:
 
-1. write ``pages/<name>.py``: a plain-language paragraph, widgets with ``help=``, calls into
-   ``inflow_core`` through ``explorer.adapters`` / ``explorer.state`` (``state.current_data()``,
-   ``state.current_schedule()``, ``state.active_flow()``) and figures from ``inflow_core.plots``;
-   heavy work only behind a button, cached by its parameters;
+1. write ``pages/<name>.py``: first ``layout.page_setup("<url-name>")``, then a plain-language
+   paragraph, widgets with ``help=``, calls into ``inflow_core`` through ``explorer.state``
+   (``state.current_data()``, ``state.current_schedule(basis)``, ``state.active_flow(...)``) and
+   ``explorer.adapters``, and figures from ``inflow_core.plots``; heavy work only behind a button,
+   cached by its parameters;
 2. append ``PageSpec("pages/<name>.py", "Title", ":material/icon:", "url-name", "one-line summary")``
-   to ``PAGES`` in ``explorer/navigation.py``. The sidebar, the home page's map and the URL sync pick
-   it up from there.
+   to ``PAGES`` in ``explorer/navigation.py``. The menu, the home page's map and the URL sync pick it
+   up from there.
 """

@@ -129,6 +129,6 @@ def home_demo_html() -> str:
                          DEMO["frames"], 0, "gaussian")
     fig = animation_figure(result, [0, 1], "label", title="Two circles inflate; the second dimension "
                                                           "collapses",
-                           height=470)
+                           height=560)
     return fig.to_html(include_plotlyjs=True, full_html=True, auto_play=True,
-                       config={"displaylogo": False, "responsive": True})
+                       animation_opts=plots.play_options(), config={"displaylogo": False, "responsive": True})

@@ -20,6 +20,9 @@ from explorer.navigation import PAGES
 
 DEFAULT_DATASET = "circles"
 SOLVER_DEFAULTS = {"method": "dopri5", "tol": 1e-5}
+# Flow page view settings, kept in the session so a computed animation is found again after a page switch.
+VIEW_DEFAULTS = {"direction": "inflate", "particles": 1000, "frames": 60, "colour": "label",
+                 "prior": "gaussian", "three_d": True, "dims": [0, 1], "trails": 0}
 # URL parameter -> (state group, field, parser). Keep the names short: they end up in shared links.
 _URL_FIELDS = {
     "dataset": ("data", "dataset", str), "n": ("data", "n", int), "seed": ("data", "seed", int),
@@ -62,6 +65,7 @@ def init() -> None:
     ss.data = data_defaults(DEFAULT_DATASET)
     ss.sched = schedule_defaults(2, DEFAULT_DATASET)
     ss.solver = dict(SOLVER_DEFAULTS)
+    ss.view = dict(VIEW_DEFAULTS)
     ss.model = None
     ss.results = {}
     ss.url_warnings = _read_query_params()

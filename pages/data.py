@@ -4,12 +4,13 @@ import numpy as np
 import streamlit as st
 
 import inflow_core as ic
-from explorer import adapters, state
+from explorer import adapters, layout, state
 from inflow_core import plots
 
 NOISY = ("circles", "moons", "sine", "swiss_roll", "s_curve")
 PREVIEW_POINTS = 3000
 
+layout.page_setup("data")
 st.title("Data")
 st.markdown(
     "Everything starts from a cloud of points: each row is one point, each column one coordinate. Pick one "

@@ -2,12 +2,13 @@
 
 import streamlit as st
 
-from explorer import adapters, state
+from explorer import adapters, layout, state
 from inflow_core import plots
 
 MAX_PARTICLES = 3000
 TOLERANCES = [1e-3, 1e-4, 1e-5, 1e-6, 1e-7]
 
+layout.page_setup("flow")
 st.title("Flow")
 st.markdown(
     "Here the points move. **Inflate** runs time forward: each point follows the flow from the data (t = 0) "
@@ -44,18 +45,19 @@ except ValueError as err:
 dim = basis.dim
 c1, c2, c3, c4 = st.columns(4)
 DIRECTIONS = {"inflate": "Inflate (data → latent)", "generate": "Generate (latent → data)"}
-direction = c1.radio("Direction", list(DIRECTIONS), horizontal=True, key="fl.direction",
-                     format_func=DIRECTIONS.get,
+direction = c1.radio("Direction", list(DIRECTIONS), horizontal=True, format_func=DIRECTIONS.get,
                      help="Inflate maps data points to the latent space; generate maps Gaussian draws back "
-                          "to data.")
-n_particles = c2.slider("Particles", 100, MAX_PARTICLES, 1000, step=100, key="fl.particles",
+                          "to data.", **state.bind("view", "direction"))
+n_particles = c2.slider("Particles", 100, MAX_PARTICLES, step=100, **state.bind("view", "particles"),
                         help="How many points to animate (a random subset of the data when inflating). More "
                              "points look richer but make the animation heavier.")
-n_frames = c3.slider("Frames", 30, 150, 60, step=10, key="fl.frames",
+n_frames = c3.slider("Frames", 30, 150, step=10, **state.bind("view", "frames"),
                      help="Number of animation frames, evenly spaced in time from 0 to T.")
 with_labels = data.labels is not None and direction == "inflate"
 colour_modes = (["label"] if with_labels else []) + ["angle", "position"]
-colour = c4.selectbox("Colour by", colour_modes, key="fl.colour",
+if ss.view["colour"] not in colour_modes:
+    ss.view = {**ss.view, "colour": colour_modes[0]}
+colour = c4.selectbox("Colour by", colour_modes, **state.bind("view", "colour"),
                       format_func={"label": "label (class)", "angle": "initial angle",
                                    "position": "initial position"}.get,
                       help="Colour each particle by its class, by its starting angle around the centre "
@@ -69,25 +71,28 @@ c1.select_slider("Solver tolerance", TOLERANCES, format_func=lambda v: f"{v:.0e}
                  **state.bind("solver", "tol"))
 prior = "gaussian"
 if direction == "generate":
-    prior = c2.radio("Latent prior", ["gaussian", "empirical"], horizontal=True, key="fl.prior",
+    prior = c2.radio("Latent prior", ["gaussian", "empirical"], horizontal=True,
+                     **state.bind("view", "prior"),
                      help="Gaussian: draw every latent dimension from N(0, v(T)). Empirical: draw the "
                           "squeezed dimensions from encoded data (their latent shape is not Gaussian when "
                           "their noise never grows).")
 if dim == 2:
     dims = [0, 1]
 elif dim == 3:
-    three = c3.toggle("3-D frames", value=True, key="fl.3d",
+    three = c3.toggle("3-D frames", **state.bind("view", "three_d"),
                       help="Show all three coordinates as rotatable 3-D frames (off: the first two).")
     dims = [0, 1, 2] if three else [0, 1]
 else:
-    picked = c3.multiselect("Eigen-coordinates shown", list(range(dim)), default=[0, 1], max_selections=3,
-                            format_func=lambda i: f"u{i + 1}", key="fl.dims",
+    if any(i >= dim for i in ss.view["dims"]):
+        ss.view = {**ss.view, "dims": [0, 1]}
+    picked = c3.multiselect("Eigen-coordinates shown", list(range(dim)), max_selections=3,
+                            format_func=lambda i: f"u{i + 1}", **state.bind("view", "dims"),
                             help=f"D = {dim}: pick 2 or 3 of the principal (eigen) coordinates to draw; u1 "
                                  "has the most variance. All D coordinates are integrated.")
     dims = sorted(picked) if len(picked) >= 2 else [0, 1]
     if len(picked) < 2:
         c3.caption("Pick at least two; showing u1 and u2.")
-trails = c4.slider("Trails", 0, 10, 0, key="fl.trails",
+trails = c4.slider("Trails", 0, 10, **state.bind("view", "trails"),
                    help="Draw the path so far of this many particles, to follow individual points.")
 
 budget = plots.payload_particles(n_frames, len(dims))

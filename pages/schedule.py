@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from explorer import adapters, state
+from explorer import adapters, layout, state
 from inflow_core import plots
 from inflow_core.schedules import FAMILIES
 
@@ -16,6 +16,7 @@ FAMILY_TEXT = {
                     "keeps its share of the variance (participation ratio preserved exactly).",
 }
 
+layout.page_setup("schedule")
 st.title("Schedule")
 st.markdown(
     "The **schedule** says how much noise is added along each principal direction as time runs from 0 to the "

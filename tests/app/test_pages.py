@@ -1,0 +1,153 @@
+"""AppTest: every page renders for every built-in dataset, the Flow figure is a proper animation,
+schedule changes and URL parameters take effect, and state survives page switches."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import inflow_core as ic
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+PAGES = ["pages/data.py", "pages/schedule.py", "pages/train.py", "pages/flow.py"]
+# Small data keeps the suite fast; digits (64-D) exercises the dimension picker.
+SMALL_N = 200
+
+
+def fresh(query: dict | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params.update(query or {})
+    return at.run()
+
+
+def assert_clean(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def plotly_specs(at: AppTest) -> list[dict]:
+    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+
+
+def compute_flow(at: AppTest, particles: int = 100, frames: int = 30) -> dict:
+    """On the Flow page: set a small animation, press Compute, return the animation's figure spec."""
+    at.slider(key="w.view.particles").set_value(particles)
+    at.slider(key="w.view.frames").set_value(frames)
+    at.run()
+    at.button(key="compute_flow").click().run()
+    assert_clean(at)
+    assert not at.error, [e.value for e in at.error]
+    return next(spec for spec in plotly_specs(at) if spec.get("frames"))
+
+
+def test_home_renders_with_animation_and_map():
+    at = fresh()
+    assert_clean(at)
+    assert at.title[0].value == "Inflationary Flows Explorer"
+    assert len(at.get("iframe")) == 1  # the auto-playing demo
+    assert len(at.get("page_link")) == 4
+    assert at.query_params["dataset"] == ["circles"] or at.query_params["dataset"] == "circles"
+
+
+@pytest.mark.parametrize("name", list(ic.datasets.REGISTRY))
+def test_every_page_with_every_dataset(name):
+    at = fresh({"dataset": name, "n": str(SMALL_N)})
+    assert_clean(at)
+    assert at.session_state["data"]["dataset"] == name
+    for page in PAGES:
+        at.switch_page(page).run()
+        assert_clean(at)
+        assert not at.error, (page, [e.value for e in at.error])
+    spec = compute_flow(at)
+    assert len(spec["frames"]) >= 30
+    dim = ic.datasets.info(name).dim
+    moving = spec["frames"][0]["data"][0]
+    assert ("z" in moving) == (dim == 3)  # 3-D data animates as 3-D frames; D > 3 shows picked coordinates
+
+
+def test_flow_figure_is_a_fixed_axis_animation_with_controls():
+    at = fresh({"n": "400"})
+    at.switch_page("pages/flow.py").run()
+    assert "Compute the flow" in [b.label for b in at.button]
+    assert not [s for s in plotly_specs(at) if s.get("frames")]  # nothing heavy before the click
+    spec = compute_flow(at, particles=200, frames=40)
+    layout = spec["layout"]
+    assert len(spec["frames"]) == 40
+    assert len(layout["sliders"][0]["steps"]) == 40
+    labels = [b["label"] for b in layout["updatemenus"][0]["buttons"]]
+    assert any("Play" in x for x in labels) and any("Pause" in x for x in labels)
+    for axis in ("xaxis", "yaxis"):
+        assert layout[axis]["autorange"] is False
+        lo, hi = layout[axis]["range"]
+        assert lo < hi
+    shown = [m.value for m in at.markdown if "NFE" in m.value]
+    assert shown and "Round trip" in shown[0] and "Exact" in shown[0] and "rtol=1e-05" in shown[0]
+
+
+def test_digits_dimension_picker_and_results_survive_page_switch():
+    at = fresh({"dataset": "digits", "n": str(SMALL_N)})
+    at.switch_page("pages/flow.py").run()
+    picker = at.multiselect(key="w.view.dims")
+    picker.set_value([0, 2, 5]).run()
+    spec = compute_flow(at)
+    assert "z" in spec["frames"][0]["data"][0]
+    assert spec["layout"]["scene"]["xaxis"]["title"]["text"].startswith("u1")
+    assert spec["layout"]["scene"]["zaxis"]["title"]["text"].startswith("u6")
+    at.switch_page("pages/data.py").run()
+    at.switch_page("pages/flow.py").run()
+    assert any(s.get("frames") for s in plotly_specs(at)), "the computed result was lost on a page switch"
+    assert at.session_state["data"]["dataset"] == "digits"
+
+
+def test_schedule_change_reaches_url_sidebar_and_flow():
+    at = fresh({"n": "300"})
+    at.switch_page("pages/schedule.py").run()
+    at.selectbox(key="w.sched.family").set_value("reducing").run()
+    assert_clean(at)
+    assert at.session_state["sched"]["family"] == "reducing"
+    assert any("reducing to d=1" in m.value for m in at.markdown)
+    assert at.query_params["family"] in ("reducing", ["reducing"])
+    at.number_input(key="w.sched.kappa").set_value(100.0).run()
+    t_max = float(at.metric[0].value)
+    lam = ic.EigenBasis.fit(ic.datasets.load("circles", n=300, seed=0)[0]).eigenvalues
+    assert t_max == pytest.approx(ic.Schedule.reducing(lam, 1, kappa=100.0).t_max, abs=0.01)
+    at.switch_page("pages/flow.py").run()
+    spec = compute_flow(at)
+    variances = spec["data"]  # linked panel: the compressed dimension's variance collapses
+    assert len(variances) > 2
+    at.switch_page("pages/schedule.py").run()
+    assert at.selectbox(key="w.sched.family").value == "reducing"  # kept across page switches
+
+
+def test_shared_link_opens_the_same_view():
+    query = {"dataset": "moons", "n": "300", "seed": "3", "family": "reducing", "d": "1", "gap": "1.5",
+             "kappa": "500", "page": "schedule"}
+    at = fresh(query)
+    assert_clean(at)
+    assert at.session_state["data"] == {"dataset": "moons", "n": 300, "seed": 3, "noise": None}
+    sched = at.session_state["sched"]
+    assert (sched["family"], sched["dims_to_keep"], sched["inflation_gap"], sched["kappa"]) == \
+        ("reducing", 1, 1.5, 500.0)
+    assert at.title[0].value == "Schedule"
+
+
+def test_bad_link_parameters_warn_and_fall_back():
+    at = fresh({"dataset": "nope", "seed": "abc"})
+    assert_clean(at)
+    warnings = " ".join(w.value for w in at.warning)
+    assert "nope" in warnings and "seed" in warnings
+    assert at.session_state["data"]["dataset"] == "circles"
+
+
+def test_generate_direction_reports_round_trip():
+    at = fresh({"n": "300"})
+    at.switch_page("pages/flow.py").run()
+    at.radio(key="w.view.direction").set_value("generate").run()
+    spec = compute_flow(at)
+    assert len(spec["frames"]) == 30
+    text = " ".join(m.value for m in at.markdown)
+    assert "encode(decode(u))" in text and "latent draws" in text
+    times = [float(step["label"]) for step in spec["layout"]["sliders"][0]["steps"]]
+    assert times[0] > times[-1] == 0.0  # generation runs from T down to 0
+    assert np.isfinite(times).all()
