@@ -1,0 +1,139 @@
+"""AppTest: train a network in the background to completion and with Stop; the job cap; loading a model;
+a model is never used with data or a schedule it was not trained on."""
+
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import inflow_core as ic
+from explorer.jobs import JobRegistry, ServerBusy
+from inflow_core.training import TrainConfig
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+N = 300
+
+
+def train_page() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params.update({"n": str(N)})
+    at.run()
+    at.switch_page("pages/train.py").run()
+    at.select_slider(key="tr.width").set_value(32)
+    at.select_slider(key="tr.depth").set_value(2)
+    at.select_slider(key="tr.batch").set_value(256)
+    at.selectbox(key="tr.device").set_value("cpu")
+    return at
+
+
+def wait_for_model(at: AppTest, timeout: float = 120.0) -> dict:
+    """Rerun the page (as the polling fragment does) until the job has installed its model."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        if at.session_state["model"] is not None:
+            return at.session_state["model"]
+        time.sleep(0.5)
+    raise AssertionError("training did not finish in time")
+
+
+@pytest.fixture(scope="module")
+def trained() -> AppTest:
+    at = train_page()
+    at.number_input(key="tr.steps").set_value(40)
+    at.button(key="start_training").click().run()
+    assert not at.error, [e.value for e in at.error]
+    wait_for_model(at)
+    return at
+
+
+def test_training_runs_to_completion_and_is_used(trained):
+    at = trained
+    model = at.session_state["model"]
+    assert model["card"]["training"]["steps"] == 40 and not model["card"]["training"]["stopped"]
+    assert model["card"]["data"]["dataset"] == "circles" and model["card"]["data"]["n"] == N
+    assert at.session_state["flow_source"] == "model"
+    assert any("finished after 40 steps" in s.value for s in at.success)
+    assert at.get("plotly_chart"), "the loss curve is shown"
+    assert at.get("download_button"), "the model can be downloaded"
+    at.switch_page("pages/flow.py").run()
+    at.slider(key="w.view.particles").set_value(100)
+    at.slider(key="w.view.frames").set_value(30)
+    at.run()
+    at.button(key="compute_flow").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    text = " ".join(m.value for m in at.markdown)
+    assert "**Learned:** learned network" in text and "NFE" in text
+
+
+def test_model_is_not_used_with_other_data_or_schedule(trained):
+    at = trained
+    at.switch_page("pages/schedule.py").run()
+    at.selectbox(key="w.sched.family").set_value("proportional").run()
+    at.switch_page("pages/flow.py").run()
+    errors = " ".join(e.value for e in at.error)
+    assert "does not fit" in errors and "family" in errors
+    assert "compute_flow" not in [b.key for b in at.button]
+    at.button(key="flow_adopt").click().run()  # back to the model's data and schedule
+    assert at.session_state["sched"]["family"] == "isotropic"
+    assert not at.error
+    assert "**Learned:**" in " ".join(m.value for m in at.markdown)  # its cached animation is back
+    at.query_params.clear()
+    at.switch_page("pages/data.py").run()
+    at.number_input(key="w.data.n").set_value(N + 100).run()
+    at.switch_page("pages/flow.py").run()
+    assert "trained on data with n=300" in " ".join(e.value for e in at.error)
+
+
+def test_stop_ends_training_early_with_a_usable_model():
+    at = train_page()
+    at.number_input(key="tr.seconds").set_value(120)
+    at.button(key="start_training").click().run()
+    deadline = time.monotonic() + 60
+    while at.session_state["job"].progress is None and time.monotonic() < deadline:
+        time.sleep(0.3)
+        at.run()
+    at.button(key="stop_training").click().run()
+    model = wait_for_model(at, timeout=60)
+    assert model["card"]["training"]["stopped"] is True
+    assert model["card"]["training"]["seconds"] < 60
+    assert any("stopped early" in s.value for s in at.success)
+
+
+def test_model_upload_installs_and_bad_upload_keeps_it(trained):
+    at = trained
+    at.switch_page("pages/train.py").run()
+    first = at.session_state["model"]
+    content = ic.checkpoints.to_bytes(first["flow"], first["card"])
+    mime = "application/octet-stream"
+    at.file_uploader(key="ld.upload").set_value(("mine.safetensors", content, mime)).run()
+    assert not at.exception
+    model = at.session_state["model"]
+    assert model["source"] == "uploaded mine.safetensors" and model["id"] != first["id"]
+    at.file_uploader(key="ld.upload").set_value(("broken.safetensors", b"not a model", mime))
+    at.run()
+    assert "previous model is kept" in " ".join(e.value for e in at.error)
+    assert at.session_state["model"]["id"] == model["id"]
+
+
+def test_server_wide_cap_refuses_extra_jobs():
+    X, _ = ic.datasets.load("moons", n=200, seed=0)
+    basis = ic.EigenBasis.fit(X)
+    schedule = ic.Schedule.isotropic(basis.eigenvalues)
+    registry = JobRegistry(cap=1)
+    config = TrainConfig(seconds=60, batch_size=128, width=32, depth=2, device="cpu")
+    first = registry.start(X, basis, schedule, config, {"dataset": "moons"}, "moons")
+    try:
+        with pytest.raises(ServerBusy, match="limit is 1"):
+            registry.start(X, basis, schedule, config, {"dataset": "moons"}, "moons")
+        assert registry.running() == 1
+    finally:
+        first.stop()
+        first.thread.join(timeout=30)
+    assert not first.running and first.result is not None and first.result.stopped
+    second = registry.start(X, basis, schedule, TrainConfig(steps=5, batch_size=64, width=32, depth=2,
+                                                            device="cpu"), {}, "moons")
+    second.thread.join(timeout=30)
+    assert second.result is not None and not second.result.stopped
