@@ -6,7 +6,7 @@ sidebar, the URL sync, and the home page.
 
 import streamlit as st
 
-from explorer import adapters, layout, state
+from explorer import adapters, autoplay, layout, state
 from explorer.navigation import PAGES
 
 st.set_page_config(page_title="Inflationary Flows Explorer", page_icon=":material/bubble_chart:",
@@ -25,12 +25,14 @@ def home() -> None:
         "keep the important directions and squeeze the others almost flat: a nonlinear dimension reduction. "
         "Neighbouring points stay neighbours all the way, so uncertainty about a data point is carried "
         "faithfully into the latent space and back. "
-        "Below, 1,000 of 2,000 points on two circles follow the exact flow of the data set: the first "
+        "Below, 600 of 1,000 points on two circles follow the exact flow of the data set: the first "
         "direction inflates into a Gaussian while the second collapses (right: variance per dimension and "
         "participation ratio over the same time)."
     )
-    st.iframe(adapters.home_demo_html(), height=590, alt="Animation: two circles inflating under the flow")
-    st.caption("Exact empirical flow (no training), dopri5 with tolerance 1e-5; schedule reducing to 1 "
+    with st.container(key="home_demo"):
+        st.plotly_chart(adapters.home_demo_figure(), key="home_animation", config={"displaylogo": False})
+    autoplay.play_on_arrival("home_demo")
+    st.caption("Exact empirical flow (no training), dopri5 with tolerance 1e-4; schedule reducing to 1 "
                "dimension. Press ▶ Play to watch it again, or drag the time slider.")
     st.markdown("#### The pages")
     for spec in PAGES:

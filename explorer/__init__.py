@@ -9,6 +9,7 @@ Modules, one job each:
   home demo.
 * ``jobs``       - the background training worker (never calls Streamlit) and the server-wide job cap.
 * ``sidebar``    - the shared sidebar: current data, schedule, model and device.
+* ``autoplay``   - presses Play on a Plotly animation when it is drawn (the home page's demo).
 * ``layout``     - ``page_setup``, the first call of every page (state, URL sync and sidebar even when
   Streamlit runs the page file without ``app.py``).
 

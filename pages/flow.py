@@ -112,6 +112,7 @@ if result is None:
                 st.error(str(err))
         if result is not None:
             ss.results = {**dict(list(ss.results.items())[-7:]), params: result}
+            st.rerun()  # redraw without the button and the hint above
 
 if result is not None:
     fig = adapters.animation_figure(result, dims, colour, trails,

@@ -66,15 +66,7 @@ if model is not None:
             except ValueError as err:
                 st.error(str(err))
 
-tab_exact, tab_train, tab_load = st.tabs(["Exact flow", "Train a network", "Load / save a model"])
-
-with tab_exact:
-    st.markdown(f"The exact flow of **{data.title}** ({len(data.X):,} points) is ready: it needs no "
-                "training. Generation with it returns (blurred) training points, because it is the flow of "
-                "exactly those points.")
-    if st.button("Use the exact flow", key="use_exact", help="Make the Flow page integrate the exact flow."):
-        ss.flow_source = "exact"
-        st.rerun()
+tab_train, tab_exact, tab_load = st.tabs(["Train a network", "Exact flow", "Load / save a model"])
 
 with tab_train:
     devices = ["auto", "cpu"] + (["cuda"] if torch.cuda.is_available() else []) \
@@ -148,6 +140,14 @@ with tab_train:
             st.plotly_chart(plots.loss_curve(history), key="loss_curve")
 
     st.fragment(_job_panel, run_every=1.0 if busy else None)()
+
+with tab_exact:
+    st.markdown(f"The exact flow of **{data.title}** ({len(data.X):,} points) is ready: it needs no "
+                "training. Generation with it returns (blurred) training points, because it is the flow of "
+                "exactly those points.")
+    if st.button("Use the exact flow", key="use_exact", help="Make the Flow page integrate the exact flow."):
+        ss.flow_source = "exact"
+        st.rerun()
 
 with tab_load:
     shipped = ic.checkpoints.shipped_models()

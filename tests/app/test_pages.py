@@ -45,7 +45,9 @@ def test_home_renders_with_animation_and_map():
     at = fresh()
     assert_clean(at)
     assert at.title[0].value == "Inflationary Flows Explorer"
-    assert len(at.get("iframe")) == 1  # the auto-playing demo
+    demo = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert len(demo["frames"]) >= 30  # the demo animation, pressed Play by a script on arrival
+    assert "updatemenu-button" in at.get("html")[0].proto.body
     assert len(at.get("page_link")) == 4
     assert at.query_params["dataset"] == ["circles"] or at.query_params["dataset"] == "circles"
 
