@@ -22,6 +22,8 @@ COLOR_MODES = ("label", "angle", "position")
 CYCLIC_SCALE, SEQUENTIAL_SCALE = "Twilight", "Cividis"
 BYTES_PER_NUMBER = 5.4  # base64 float32 in Plotly JSON
 _TEMPLATE = "plotly_white"
+_VARIANCE_TITLE = "variance per dimension<br><sup>solid measured, dotted predicted</sup>"
+_CONTROLS_Y = -0.2  # play/pause and time slider sit below the x-axis titles (paper coordinates)
 
 
 def _label_color(k: int) -> str:
@@ -110,7 +112,7 @@ def flow_animation(times: np.ndarray, states: np.ndarray, colors: np.ndarray, co
     if linked:
         fig = make_subplots(rows=1, cols=3, column_widths=[0.5, 0.27, 0.23], horizontal_spacing=0.08,
                             specs=[[{"type": "scene" if three_d else "xy"}, {"type": "xy"}, {"type": "xy"}]],
-                            subplot_titles=("particles", "variance per dimension", "participation ratio"))
+                            subplot_titles=("particles", _VARIANCE_TITLE, "participation ratio"))
     else:
         fig = go.Figure()
     cell = {"row": 1, "col": 1} if linked else {}
@@ -149,7 +151,7 @@ def flow_animation(times: np.ndarray, states: np.ndarray, colors: np.ndarray, co
     else:
         fig.update_xaxes(range=ranges[0], autorange=False, title_text=axis_titles[0], **cell)
         fig.update_yaxes(range=ranges[1], autorange=False, title_text=axis_titles[1], **cell)
-    fig.update_layout(title={"text": title}, template=_TEMPLATE, height=height, margin={"t": 60, "b": 40},
+    fig.update_layout(title={"text": title}, template=_TEMPLATE, height=height, margin={"t": 70, "b": 150},
                       legend={"itemsizing": "constant"},
                       updatemenus=[_play_pause(frame_ms)], sliders=[_time_slider(times)])
     return fig
@@ -175,7 +177,7 @@ def _add_linked_panels(fig: go.Figure, times, variances, predicted) -> tuple[lis
         predicted_pr = np.array([participation_ratio(v) for v in predicted])
         fig.add_trace(go.Scatter(x=times, y=predicted_pr, mode="lines", name="PR predicted",
                                  line={"color": "#D55E00", "dash": "dot", "width": 2}), row=1, col=3)
-    fig.update_yaxes(type="log", title_text="variance (solid measured, dotted predicted)", row=1, col=2)
+    fig.update_yaxes(type="log", title_text="variance", row=1, col=2)
     fig.update_yaxes(range=[0, n_dims + 0.5], title_text="PR", row=1, col=3)
     fig.update_xaxes(title_text="t", row=1, col=2)
     fig.update_xaxes(title_text="t", row=1, col=3)
@@ -200,12 +202,17 @@ def _cursor_traces(spans: list[tuple], t: float) -> list[go.Scatter]:
             go.Scatter(x=[t, t], y=[p_lo, p_hi], name="now (PR)", **style)]
 
 
-def _play_pause(frame_ms: int) -> dict:
-    play = {"frame": {"duration": frame_ms, "redraw": True}, "transition": {"duration": 0},
+def play_options(frame_ms: int = 80) -> dict:
+    """Plotly.animate options for playing every frame ``frame_ms`` apart (also for auto-play in HTML)."""
+    return {"frame": {"duration": frame_ms, "redraw": True}, "transition": {"duration": 0},
             "fromcurrent": True, "mode": "immediate"}
+
+
+def _play_pause(frame_ms: int) -> dict:
+    play = play_options(frame_ms)
     pause = {"frame": {"duration": 0, "redraw": False}, "transition": {"duration": 0}, "mode": "immediate"}
-    return {"type": "buttons", "direction": "left", "showactive": False, "x": 0.0, "y": -0.02,
-            "xanchor": "left", "yanchor": "top", "pad": {"t": 40, "r": 10},
+    return {"type": "buttons", "direction": "left", "showactive": False, "x": 0.0, "y": _CONTROLS_Y,
+            "xanchor": "left", "yanchor": "top", "pad": {"t": 0, "r": 10},
             "buttons": [{"label": "▶ Play", "method": "animate", "args": [None, play]},
                         {"label": "❚❚ Pause", "method": "animate", "args": [[None], pause]}]}
 
@@ -214,8 +221,8 @@ def _time_slider(times: np.ndarray) -> dict:
     steps = [{"label": f"{t:.2f}", "method": "animate",
               "args": [[str(k)], {"frame": {"duration": 0, "redraw": True}, "mode": "immediate",
                                   "transition": {"duration": 0}}]} for k, t in enumerate(times)]
-    return {"active": 0, "steps": steps, "x": 0.18, "len": 0.8, "y": -0.02, "yanchor": "top",
-            "pad": {"t": 30}, "currentvalue": {"prefix": "t = ", "visible": True, "xanchor": "left"},
+    return {"active": 0, "steps": steps, "x": 0.2, "len": 0.8, "y": _CONTROLS_Y + 0.02, "yanchor": "top",
+            "pad": {"t": 0}, "currentvalue": {"prefix": "t = ", "visible": True, "xanchor": "right"},
             "transition": {"duration": 0}}
 
 

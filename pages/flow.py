@@ -143,7 +143,8 @@ if result is not None:
                    "noise, or a model's error).")
     e1, e2 = st.columns(2)
     e1.download_button("Download animation (HTML)", key="dl_html", file_name=f"inflow_{direction}.html",
-                       mime="text/html", data=lambda: fig.to_html(include_plotlyjs=True, auto_play=False),
+                       mime="text/html", data=lambda: fig.to_html(include_plotlyjs=True, auto_play=True,
+                                                animation_opts=plots.play_options()),
                        help="A standalone web page with the animation; opens offline in any browser.")
     e2.download_button("Download trajectories (CSV)", key="dl_csv", file_name=f"inflow_{direction}.csv",
                        mime="text/csv", data=lambda: adapters.trajectories_csv(result),
