@@ -17,9 +17,11 @@ import numpy as np
 import torch
 
 from . import datasets
+from .basis import EigenBasis
 from .denoisers import EmpiricalDenoiser
 from .flow import InflationaryFlow
 from .metrics import energy_distance, round_trip_error
+from .schedules import Schedule
 
 FRESH_SEEDS = 1_000_000
 HELD_OUT_SEEDS = 100_000_000
@@ -112,9 +114,9 @@ def field_distance(flow: InflationaryFlow, exact: InflationaryFlow, X: np.ndarra
             "max": float(np.max(rel))}
 
 
-def exact_flow(flow: InflationaryFlow, X_train: np.ndarray) -> InflationaryFlow:
-    """The exact empirical flow of the training points, with the same basis and schedule as ``flow``."""
-    return InflationaryFlow(flow.basis, flow.schedule, EmpiricalDenoiser(flow.basis.to_eigen(X_train)))
+def exact_flow(basis: EigenBasis, schedule: Schedule, X_train: np.ndarray) -> InflationaryFlow:
+    """The exact empirical flow of the training points (what a learned model is compared with)."""
+    return InflationaryFlow(basis, schedule, EmpiricalDenoiser(basis.to_eigen(X_train)))
 
 
 def report(flow: InflationaryFlow, dataset: str, X_train: np.ndarray, pairs: int = 3, n: int = 2000,
@@ -131,7 +133,7 @@ def report(flow: InflationaryFlow, dataset: str, X_train: np.ndarray, pairs: int
         out["energy_empirical_prior"] = generation_quality(flow, dataset, n, pairs, seed,
                                                            **priors["empirical"])["energy"]
     if with_exact:
-        exact = exact_flow(flow, X_train)
+        exact = exact_flow(flow.basis, flow.schedule, X_train)
         out["exact_energy"] = generation_quality(exact, dataset, n, pairs, seed)["energy"]
         if "empirical" in priors:
             out["exact_energy_empirical_prior"] = generation_quality(exact, dataset, n, pairs, seed,

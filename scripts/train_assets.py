@@ -19,6 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import torch  # noqa: E402
+
 import inflow_core as ic  # noqa: E402
 from inflow_core import quality  # noqa: E402
 from inflow_core.training import TrainConfig, train  # noqa: E402
@@ -53,6 +55,7 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", default=None, help="names like circles_isotropic")
     parser.add_argument("--out", type=Path, default=ROOT / "assets" / "models")
     args = parser.parse_args()
+    torch.set_num_threads(1)  # small problems on a shared 2-core machine: see TrainConfig.threads
     args.out.mkdir(parents=True, exist_ok=True)
     for dataset in DATASETS:
         for family in FAMILIES:
