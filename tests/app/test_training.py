@@ -137,3 +137,26 @@ def test_server_wide_cap_refuses_extra_jobs():
                                                             device="cpu"), {}, "moons")
     second.thread.join(timeout=30)
     assert second.result is not None and not second.result.stopped
+
+
+def test_shipped_model_loads_and_a_mismatch_can_be_resolved(tmp_path, monkeypatch):
+    X, _ = ic.datasets.load("circles", n=N, seed=0)
+    basis = ic.EigenBasis.fit(X)
+    schedule = ic.Schedule.reducing(basis.eigenvalues, dims_to_keep=1)
+    info = {"dataset": "circles", "n": N, "seed": 0, "noise": None}
+    result = ic.training.train(X, basis, schedule, TrainConfig(steps=5, batch_size=64, width=32, depth=2,
+                                                               device="cpu"), data_info=info)
+    path = tmp_path / "circles_reducing.safetensors"
+    ic.save_flow(result.flow, path, result.card)
+    entry = {"name": "circles_reducing", "dataset": "circles", "family": "reducing", "path": str(path),
+             "card": result.card}
+    monkeypatch.setattr(ic.checkpoints, "shipped_models", lambda: [entry])
+    at = train_page()  # default circles with the isotropic schedule: the model does not fit yet
+    at.button(key="load_shipped").click().run()
+    assert at.session_state["model"]["source"] == "shipped model circles_reducing"
+    assert "does not fit" in " ".join(e.value for e in at.error)
+    at.button(key="adopt_model").click().run()
+    assert at.session_state["sched"]["family"] == "reducing"
+    assert not at.error
+    at.switch_page("pages/flow.py").run()
+    assert not at.error and "compute_flow" in [b.key for b in at.button]
