@@ -28,8 +28,10 @@ from .schedules import Schedule
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 LR_SCHEDULES = ("cosine", "constant")
-# Time grid on which log c_i(t) is tabulated and linearly interpolated for each batch: exact for the
-# isotropic and reducing families (log c is linear in t), error < 1e-6 relative for the proportional one.
+TIME_SAMPLINGS = ("uniform", "log-noise")
+# Time grid t_k = T (k / (K - 1))^2 on which log c_i(t) is tabulated and linearly interpolated for each
+# batch: exact for the isotropic and reducing families (log c is linear in t); for the proportional one,
+# whose log c changes fastest near t = 0 (where the grid is densest), it is < 1e-3 (measured 2e-4).
 _GRID = 4097
 # A loss this many times its unit-variance start (per dimension) means the run has blown up.
 _DIVERGED_PER_DIM = 1e4
@@ -55,6 +57,9 @@ class TrainConfig:
     ema_half_life: float = 0.05
     warmup: float = 0.05           # fraction of the budget with a linear learning-rate warm-up
     lr_schedule: str = "cosine"    # "cosine" decay to 0 after warm-up, or "constant" (no schedule)
+    # Training times: "uniform" t ~ U[0, T] (MATH.md 5) or "log-noise" (log c*(t) uniform). The same for
+    # the isotropic and reducing families (log c is linear in t); see _NoiseTable and bench/RESULTS.md.
+    time_sampling: str = "uniform"
     weight_decay: float = 0.0      # AdamW decoupled weight decay; 0 = Adam
     grad_clip: float = 1.0         # max global gradient norm
     seed: int = 0
@@ -86,6 +91,9 @@ class TrainConfig:
                              f"got {self.lr_schedule!r}.")
         if self.device not in DEVICES:
             raise ValueError(f"device must be one of {', '.join(DEVICES)}; got {self.device!r}.")
+        if self.time_sampling not in TIME_SAMPLINGS:
+            raise ValueError(f"time_sampling must be one of {', '.join(TIME_SAMPLINGS)}; "
+                             f"got {self.time_sampling!r}.")
 
 
 @dataclass
@@ -124,15 +132,34 @@ def resolve_device(name: str) -> torch.device:
 
 
 class _NoiseTable:
-    """c_i(t) of a schedule for batches of times, on the training device (log-linear interpolation)."""
+    """c_i(t) of a schedule for batches of times, on the training device (log-linear interpolation).
 
-    def __init__(self, schedule: Schedule, device: torch.device):
+    ``times(u)`` maps uniform draws u to training times: t = u T ("uniform"), or t such that log c*(t)
+    is uniform ("log-noise", c* the largest noise). For the isotropic and reducing families log c is
+    linear in t, so the two are the same distribution; they differ only for the proportional family.
+    """
+
+    def __init__(self, schedule: Schedule, device: torch.device, sampling: str = "uniform"):
         self.t_max = schedule.t_max
-        grid = np.linspace(0.0, schedule.t_max, _GRID)
-        self.log_noise = torch.as_tensor(np.log(schedule.noise(grid)), dtype=torch.float32, device=device)
+        grid = schedule.t_max * np.linspace(0.0, 1.0, _GRID) ** 2
+        log_noise = np.log(schedule.noise(grid))
+        self.log_noise = torch.as_tensor(log_noise, dtype=torch.float32, device=device)
+        levels = np.linspace(0.0, 1.0, _GRID)
+        if sampling == "log-noise":
+            top = log_noise.max(axis=1)
+            t_of_u = np.interp(top[0] + levels * (top[-1] - top[0]), top, grid)
+        else:
+            t_of_u = levels * schedule.t_max
+        self.t_of_u = torch.as_tensor(t_of_u, dtype=torch.float32, device=device)
+
+    def times(self, u: torch.Tensor) -> torch.Tensor:
+        pos = u * (_GRID - 1)
+        low = pos.floor().long().clamp(max=_GRID - 2)
+        w = pos - low
+        return (1 - w) * self.t_of_u[low] + w * self.t_of_u[low + 1]
 
     def __call__(self, t: torch.Tensor) -> torch.Tensor:
-        pos = (t / self.t_max).clamp(0, 1) * (_GRID - 1)
+        pos = (t / self.t_max).clamp(0, 1).sqrt() * (_GRID - 1)
         low = pos.floor().long().clamp(max=_GRID - 2)
         w = (pos - low)[:, None]
         return torch.exp((1 - w) * self.log_noise[low] + w * self.log_noise[low + 1])
@@ -198,7 +225,7 @@ def train(X: np.ndarray, basis: EigenBasis, schedule: Schedule, config: TrainCon
             ids = [device.index] if device.type == "cuda" else None
             module = torch.nn.parallel.DistributedDataParallel(module, device_ids=ids)
         optimizer = torch.optim.AdamW(den.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-        table = _NoiseTable(schedule, device)
+        table = _NoiseTable(schedule, device, config.time_sampling)
         history, stopped, seconds = _loop(Y, chunks, den, ema, module, optimizer, table, config, device,
                                           world, rank, local, progress, stop_event)
     finally:
@@ -258,7 +285,7 @@ def _loop(Y, chunks, den, ema, module, optimizer, noise_table, config, device, w
         steps_left_in_chunk -= 1
         # The global batch, identical on every rank; each rank trains on its slice.
         idx = torch.randint(Y.shape[0], (batch,), generator=gen, device=device)
-        t = torch.rand(batch, generator=gen, device=device) * noise_table.t_max
+        t = noise_table.times(torch.rand(batch, generator=gen, device=device))
         eps = torch.randn(batch, dim, generator=gen, device=device)
         part = slice(rank * local, (rank + 1) * local)
         loss = module(Y[idx[part]], eps[part], t[part], noise_table(t[part]))
