@@ -13,9 +13,19 @@ import streamlit as st
 
 _SCRIPT = """<script>
 (function press(tries) {
-  const button = document.querySelector('.st-key-%s .updatemenu-button');
-  if (!button) { if (tries > 0) { setTimeout(() => press(tries - 1), 200); } return; }
-  button.dispatchEvent(new MouseEvent('click', {bubbles: true}));
+  const retry = () => { if (tries > 0) { setTimeout(() => press(tries - 1), 200); } };
+  const root = document.querySelector('.st-key-%s');
+  const plot = root && root.querySelector('.js-plotly-plot');
+  const ready = (gd) => gd && gd.isConnected && gd._transitionData && gd._transitionData._frames.length > 0
+    && gd.querySelector('.updatemenu-button');
+  if (!ready(plot)) { retry(); return; }
+  // Press only once the chart's first renders have settled (same element 600 ms later): an animation
+  // started on a plot that is then re-rendered keeps running and ignores Pause.
+  setTimeout(() => {
+    const now = root.querySelector('.js-plotly-plot');
+    if (now !== plot || !ready(now)) { retry(); return; }
+    now.querySelector('.updatemenu-button').dispatchEvent(new MouseEvent('click', {bubbles: true}));
+  }, 600);
 })(150);
 </script>"""
 

@@ -1,9 +1,11 @@
 """What every page shows around its own content: link warnings, the URL sync and the shared sidebar.
 
-``app.py`` normally does this before running a page. Streamlit can also run a page file on its own
-(the first run of a fresh server when a link opens a sub-page, while its legacy ``pages/`` folder mode
-is still on; and ``AppTest.switch_page``), so every page starts with ``page_setup``, which does the
-same when ``app.py`` did not.
+``app.py`` normally does this before running a page. Streamlit can also run a page file on its own:
+because the folder is called ``pages/``, a fresh server starts in Streamlit's legacy folder mode
+until ``st.navigation`` has run once (a first visit through a link to a sub-page), and AppTest
+re-enters that mode on every run after ``switch_page``. ``page_setup`` then sets up page config,
+state and sidebar itself, and switches the mode off so that ``app.py`` drives every later run. (A
+rerun right away would lose the click that started the run.)
 """
 
 from __future__ import annotations
@@ -28,6 +30,18 @@ def page_setup(url_path: str) -> None:
     """First call of every page: make sure state and layout exist even when app.py did not run."""
     if st.session_state.pop(_DONE, False):
         return
+    _leave_legacy_folder_mode()
+    st.set_page_config(page_title="Inflationary Flows Explorer", layout="wide")
     state.init()
     shared(url_path)
     st.session_state.pop(_DONE, None)
+
+
+def _leave_legacy_folder_mode() -> None:
+    """Turn off Streamlit's legacy ``pages/`` folder mode (an internal flag), as st.navigation does."""
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:
+        return
+    if getattr(PagesManager, "uses_pages_directory", None) is True:
+        PagesManager.uses_pages_directory = False

@@ -106,6 +106,7 @@ with tab_train:
         try:
             ss.job = jobs.registry().start(data.X, basis, schedule, config, data.info, data.title)
             ss.job_consumed = False
+            busy = True  # poll from this run on
         except ValueError as err:
             st.error(str(err))
 
