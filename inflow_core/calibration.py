@@ -29,6 +29,8 @@ from .validation import check_positive_int
 
 RADII = (0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5)
 MESH_MAX_DIM = 3
+# Refinement stops splitting a 3-D mesh beyond this many triangles (inside tests cost points x triangles).
+MAX_FACES = 40_000
 HIGH_D_NOTE = ("Boundaries are meshed only up to 3-D: a mesh of a (D-1)-sphere needs about h^-(D-1) cells "
                "for edge length h, so in higher D the table reports the round trip of Mahalanobis-ball "
                "membership (decode then encode) instead of counts inside moved boundaries.")
@@ -40,7 +42,7 @@ class CalibrationCancelled(RuntimeError):
 
 @dataclass
 class Boundary:
-    """One moved Mahalanobis sphere: unit ``directions`` (V, D) in whitened latent coordinates,
+    """One moved Mahalanobis sphere: ``directions`` (V, D), near-unit, in whitened latent coordinates,
     ``faces`` (F, 3) for 3-D meshes (None: vertex order is the polygon in 2-D, two ends in 1-D),
     and the vertices in flow coordinates after generation (``generated``, u(0)) and after the round trip."""
 
@@ -82,19 +84,25 @@ def coverage(flow: InflationaryFlow, radii=RADII, n_test: int = 20000, n_boundar
 
 def coverage_experiment(flow: InflationaryFlow, radii=RADII, n_test: int = 20000, n_boundary: int = 200,
                         seed: int = 0, progress=None, stop_event=None, refine_rounds: int = 4,
-                        refine_length: float = 0.02, chunk: int = 5000, **solver) -> CoverageResult:
+                        refine_length: float = 0.02, refine_tol: float = 1e-3, chunk: int = 5000,
+                        **solver) -> CoverageResult:
     """Run the experiment; see the module docstring.
 
-    ``refine_length``: edges longer than this fraction of the generated test points' RMS spread are
-    split, for up to ``refine_rounds`` rounds. ``progress(fraction, message)`` is called along the way;
+    Refinement, for up to ``refine_rounds`` rounds: on edges longer than ``refine_length`` times the RMS
+    spread of the generated test points, the latent chord midpoint is integrated; where its image lands
+    off the image chord's midpoint by more than ``refine_tol`` times that spread, the flow bends the edge
+    and the boundary's own midpoint (on the sphere) is inserted. A linear flow maps chords to chords,
+    so its boundaries stay coarse; bent ones are followed.
+    ``progress(fraction, message)`` is called along the way;
     a set ``stop_event`` (anything with ``is_set()``) raises CalibrationCancelled at the next check.
     """
     radii = _check_radii(radii)
     n_test = check_positive_int(n_test, "n_test", minimum=100, maximum=1_000_000)
     n_boundary = check_positive_int(n_boundary, "n_boundary", minimum=8, maximum=100_000)
     refine_rounds = check_positive_int(refine_rounds, "refine_rounds", minimum=0, maximum=20)
-    if not np.isfinite(refine_length) or refine_length <= 0:
-        raise ValueError(f"refine_length must be a positive fraction (e.g. 0.02); got {refine_length}.")
+    for name, value in (("refine_length", refine_length), ("refine_tol", refine_tol)):
+        if not np.isfinite(value) or value <= 0:
+            raise ValueError(f"{name} must be a positive fraction of the data's spread; got {value}.")
     run = _Run(flow, solver, progress, stop_event, chunk)
     dim = flow.dim
     sd = np.sqrt(flow.schedule.latent_variance())
@@ -111,7 +119,8 @@ def coverage_experiment(flow: InflationaryFlow, radii=RADII, n_test: int = 20000
     boundaries: list[Boundary] = []
     if dim <= MESH_MAX_DIM:
         spread = np.sqrt(np.mean(np.sum((test_gen - test_gen.mean(axis=0)) ** 2, axis=1)))
-        boundaries = _boundaries(run, radii, sd, n_boundary, refine_rounds, refine_length * spread)
+        boundaries = _boundaries(run, radii, sd, n_boundary, refine_rounds, refine_length * spread,
+                                 refine_tol * spread)
         run.report(0.85, "encoding the boundaries back")
         everything = np.concatenate([b.generated for b in boundaries])
         back = run.move(everything, "inflate", 0.85, 0.9)
@@ -183,19 +192,28 @@ class _Run:
 
 
 def _initial_boundary(dim: int, n_boundary: int) -> tuple[np.ndarray, np.ndarray | None]:
-    """Unit directions (and faces in 3-D) of a coarse sphere with about n_boundary vertices."""
+    """Directions (and faces in 3-D) of a coarse unit sphere with about n_boundary vertices.
+
+    Vertices sit slightly outside the unit sphere so that the polygon / mesh encloses exactly the
+    unit ball's area / volume: an inscribed one would undercount by up to 0.25 points in 3-D.
+    """
     if dim == 1:
         return np.array([[-1.0], [1.0]]), None
     if dim == 2:
         angles = np.linspace(0.0, 2 * np.pi, n_boundary, endpoint=False)
-        return np.stack([np.cos(angles), np.sin(angles)], axis=1), None
+        circle = np.stack([np.cos(angles), np.sin(angles)], axis=1)
+        step = 2 * np.pi / n_boundary
+        return circle * np.sqrt(step / np.sin(step)), None
     level = 0
     while 10 * 4**level + 2 < n_boundary:
         level += 1
-    return geometry.icosphere(level)
+    vertices, faces = geometry.icosphere(level)
+    tri = vertices[faces]
+    volume = np.einsum("fi,fi->f", tri[:, 0], np.cross(tri[:, 1], tri[:, 2])).sum() / 6
+    return vertices * (4 * np.pi / 3 / volume) ** (1 / 3), faces
 
 
-def _boundaries(run: _Run, radii, sd, n_boundary, rounds, max_length) -> list[Boundary]:
+def _boundaries(run: _Run, radii, sd, n_boundary, rounds, max_length, max_bend) -> list[Boundary]:
     dim = len(sd)
     shapes = [_initial_boundary(dim, n_boundary) for _ in radii]
     run.report(0.7, "generating the boundaries")
@@ -206,13 +224,17 @@ def _boundaries(run: _Run, radii, sd, n_boundary, rounds, max_length) -> list[Bo
     for k in range(rounds if dim > 1 else 0):
         run.report(0.7, f"refining stretched edges (round {k + 1})")
         plans = [_split_plan(b, max_length) for b in bounds]
-        new_dirs = [p[0] for p in plans]
+        # Each candidate edge sends two latent points: its chord midpoint (bend test) and arc midpoint.
+        new_dirs = [np.concatenate([p[0], p[1]]) for p in plans]
         if not sum(len(d) for d in new_dirs):
             break
         fraction = 0.7 + 0.15 * (k + 1) / (rounds + 1)
         moved = _move_many(run, [b.radius * d * sd for b, d in zip(bounds, new_dirs, strict=True)], fraction)
+        inserted = 0
         for b, plan, gen in zip(bounds, plans, moved, strict=True):
-            _apply_split(b, plan, gen)
+            inserted += _apply_split(b, plan, gen, max_bend)
+        if not inserted:
+            break
     return bounds
 
 
@@ -225,29 +247,47 @@ def _move_many(run: _Run, latent: list[np.ndarray], fraction: float) -> list[np.
     return np.split(moved, np.cumsum(sizes)[:-1])
 
 
-def _split_plan(b: Boundary, max_length: float):
-    """Directions of the midpoints to insert on edges longer than max_length after generation."""
+def _edges(b: Boundary) -> np.ndarray:
+    """Edges (E, 2): consecutive vertices of a polygon, or the unique edges of a mesh."""
     if b.faces is None:
-        nxt = np.roll(np.arange(len(b.directions)), -1)
-        long = np.linalg.norm(b.generated[nxt] - b.generated, axis=1) > max_length
-        mids = b.directions[long] + b.directions[nxt][long]
-        return mids / np.linalg.norm(mids, axis=1, keepdims=True), long
-    edges = geometry.mesh_edges(b.faces)
-    long = np.linalg.norm(b.generated[edges[:, 0]] - b.generated[edges[:, 1]], axis=1) > max_length
-    mids = b.directions[edges[long, 0]] + b.directions[edges[long, 1]]
-    return mids / np.linalg.norm(mids, axis=1, keepdims=True), long
+        idx = np.arange(len(b.directions))
+        return np.stack([idx, np.roll(idx, -1)], axis=1)
+    return geometry.mesh_edges(b.faces)
 
 
-def _apply_split(b: Boundary, plan, generated_mids: np.ndarray) -> None:
-    mids, long = plan
-    if not len(mids):
-        return
+def _split_plan(b: Boundary, max_length: float):
+    """Candidate edges (longer than max_length after generation): latent chord and arc midpoints, edge ids."""
+    edges = _edges(b)
+    if b.faces is not None and len(b.faces) > MAX_FACES:
+        edges = edges[:0]
+    long = np.flatnonzero(np.linalg.norm(b.generated[edges[:, 0]] - b.generated[edges[:, 1]], axis=1)
+                          > max_length)
+    chord = 0.5 * (b.directions[edges[long, 0]] + b.directions[edges[long, 1]])
+    # The arc midpoint keeps the (area-matching) distance of the edge's end points from the centre.
+    length = 0.5 * (np.linalg.norm(b.directions[edges[long, 0]], axis=1)
+                    + np.linalg.norm(b.directions[edges[long, 1]], axis=1))
+    arc = chord / np.linalg.norm(chord, axis=1, keepdims=True) * length[:, None]
+    return chord, arc, long
+
+
+def _apply_split(b: Boundary, plan, generated: np.ndarray, max_bend: float) -> int:
+    """Insert the arc midpoints of edges the flow bends by more than max_bend; return how many."""
+    chord, mids, long = plan
+    generated_chord, generated_mids = generated[:len(chord)], generated[len(chord):]
+    edges = _edges(b)[long]
+    image_chord_mid = 0.5 * (b.generated[edges[:, 0]] + b.generated[edges[:, 1]])
+    bent = np.linalg.norm(generated_chord - image_chord_mid, axis=1) > max_bend
+    if not bent.any():
+        return 0
     if b.faces is None:
         # Insert each midpoint right after the first vertex of its edge, keeping the polygon order.
-        where = np.flatnonzero(long) + 1
-        b.directions = np.insert(b.directions, where, mids, axis=0)
-        b.generated = np.insert(b.generated, where, generated_mids, axis=0)
-        return
-    _, b.faces = geometry.subdivide(b.directions, b.faces, long)   # midpoints appended in edge order
-    b.directions = np.concatenate([b.directions, mids])
-    b.generated = np.concatenate([b.generated, generated_mids])
+        where = edges[bent, 0] + 1
+        b.directions = np.insert(b.directions, where, mids[bent], axis=0)
+        b.generated = np.insert(b.generated, where, generated_mids[bent], axis=0)
+        return int(bent.sum())
+    mask = np.zeros(len(geometry.mesh_edges(b.faces)), dtype=bool)
+    mask[long[bent]] = True
+    _, b.faces = geometry.subdivide(b.directions, b.faces, mask)   # midpoints appended in edge order
+    b.directions = np.concatenate([b.directions, mids[bent]])
+    b.generated = np.concatenate([b.generated, generated_mids[bent]])
+    return int(bent.sum())
