@@ -12,9 +12,16 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explorer import sidebar, state
+from explorer import home, sidebar, state
+from explorer.navigation import PAGES
 
 _DONE = "_layout_done"
+
+
+def streamlit_pages() -> list[st.Page]:
+    """Home plus every page of ``PAGES``, as ``st.navigation`` takes them."""
+    pages = [st.Page(home.render, title="Home", icon=":material/home:", default=True)]
+    return pages + [st.Page(p.path, title=p.title, icon=p.icon, url_path=p.url_path) for p in PAGES]
 
 
 def shared(url_path: str) -> None:
@@ -32,6 +39,10 @@ def page_setup(url_path: str) -> None:
         return
     _leave_legacy_folder_mode()
     st.set_page_config(page_title="Inflationary Flows Explorer", layout="wide")
+    if "data" not in st.session_state:
+        # A session's first run (a link straight to this page): replace the legacy menu with ours. Not
+        # on later runs, where the navigation call would restart the run and lose the click behind it.
+        st.navigation(streamlit_pages())
     state.init()
     shared(url_path)
     st.session_state.pop(_DONE, None)

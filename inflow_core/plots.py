@@ -257,7 +257,7 @@ def eigen_spectrum(eigenvalues: np.ndarray, kept: int | None = None) -> go.Figur
     fig.update_yaxes(type="log", title_text="eigenvalue (variance along the axis)")
     fig.update_xaxes(title_text="principal direction", dtick=1 if lam.size <= 20 else None)
     pr = participation_ratio(lam)
-    fig.update_layout(title={"text": f"Eigenvalue spectrum: participation ratio {pr:.2f} of D = {lam.size}"},
+    fig.update_layout(title={"text": f"Eigenvalues (PR {pr:.2f} of D = {lam.size})"},
                       template=_TEMPLATE, height=340, margin={"t": 50})
     return fig
 
@@ -290,10 +290,17 @@ def schedule_curves(schedule: Schedule, n_times: int = 200) -> go.Figure:
 
 
 def loss_curve(history: list[tuple[int, float]]) -> go.Figure:
-    """Training loss against step (log scale)."""
+    """Training loss against step (log scale), raw and smoothed (exponential moving average)."""
     steps = np.array([h[0] for h in history], dtype=float)
     losses = np.array([h[1] for h in history], dtype=float)
-    fig = go.Figure(go.Scatter(x=steps, y=losses, mode="lines", line={"color": "#0072B2"}, name="loss"))
+    smooth = np.empty_like(losses)
+    alpha = 2.0 / (1.0 + max(5, len(losses) // 20))
+    for i, value in enumerate(losses):
+        smooth[i] = value if i == 0 else (1 - alpha) * smooth[i - 1] + alpha * value
+    fig = go.Figure([go.Scatter(x=steps, y=losses, mode="lines", line={"color": "#56B4E9", "width": 1},
+                                name="loss"),
+                     go.Scatter(x=steps, y=smooth, mode="lines", line={"color": "#0072B2", "width": 2.5},
+                                name="smoothed")])
     fig.update_yaxes(type="log", title_text="loss")
     fig.update_xaxes(title_text="step")
     fig.update_layout(template=_TEMPLATE, height=300, margin={"t": 30}, title={"text": "Training loss"})

@@ -1,6 +1,7 @@
 """Data page: choose a built-in dataset or upload a table; preview it and its eigenvalue spectrum."""
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 
 import inflow_core as ic
@@ -120,4 +121,5 @@ with right:
                                                        "1 if all variance lies along one direction, D if it "
                                                        "is spread evenly over all D.")
     st.caption("Eigenvalues are computed after standardising each column (z-scoring).")
-    st.dataframe(data.X[:5], height=200)
+    columns = ss.upload["columns"] if ss.data["dataset"] == "upload" else [f"x{i + 1}" for i in range(dim)]
+    st.dataframe(pd.DataFrame(data.X[:5], columns=columns), height=220, hide_index=True)

@@ -45,9 +45,14 @@ def _choose_source() -> None:
     ss.flow_source = ss["w.flow_source"]
 
 
-st.radio("The Flow page integrates", options, horizontal=True, key="w.flow_source", on_change=_choose_source,
-         format_func={"exact": "Exact empirical flow (no training)", "model": "The learned model"}.get,
-         help="Exact: the flow of the data set itself. Learned: the network trained or loaded below.")
+if model is None:
+    st.markdown("The Flow page integrates the **exact empirical flow** of the data: no model has been "
+                "trained or loaded in this session yet.")
+else:
+    st.radio("The Flow page integrates", options, horizontal=True, key="w.flow_source",
+             on_change=_choose_source,
+             format_func={"exact": "Exact empirical flow (no training)", "model": "The learned model"}.get,
+             help="Exact: the flow of the data set itself. Learned: the network trained or loaded below.")
 if model is not None:
     training = model["card"].get("training", {})
     st.caption(f"Model: {model['source']}; trained for {training.get('steps', '?')} steps in "

@@ -18,10 +18,16 @@ def open_page(page, url: str, title: str) -> None:
     settle(page)
 
 
+CHARTS_DRAWN = """() => Array.from(document.querySelectorAll('.stPlotlyChart'))
+    .every(chart => chart.offsetParent === null || chart.querySelector('.main-svg'))"""
+
+
 def settle(page) -> None:
+    """Wait for the script run to end and every visible Plotly chart to be drawn."""
     page.wait_for_function(IDLE, timeout=120_000)
+    page.wait_for_function(CHARTS_DRAWN, timeout=60_000)
     page.mouse.move(0, 0)  # no hover tooltips in the screenshots
-    page.wait_for_timeout(800)  # let charts lay out
+    page.wait_for_timeout(800)
 
 
 def assert_no_exception(page) -> None:
@@ -70,8 +76,8 @@ def test_train_page_trains_and_stops(page, app_url, artifacts):
     open_page(page, f"{app_url}/train?n=1000", "Train / Load")
     page.get_by_role("button", name="Start training").click()
     page.locator(".stPlotlyChart").first.wait_for(timeout=60_000)  # live loss curve
-    page.wait_for_timeout(3000)
     page.mouse.move(0, 0)
+    page.wait_for_timeout(3000)
     assert_no_exception(page)
     page.screenshot(path=str(artifacts / "train.png"))
     page.get_by_role("button", name="Stop").click()
