@@ -109,6 +109,8 @@ with tab_train:
                              batch_size=int(batch), lr=float(lr), width=int(width), depth=int(depth),
                              seed=int(seed), device=device)
         try:
+            if ss.get("job") is not None and ss.job.running:
+                raise ValueError("A training run is already going in this session: stop it first.")
             ss.job = jobs.registry().start(data.X, basis, schedule, config, data.info, data.title)
             ss.job_consumed = False
             busy = True  # poll from this run on
