@@ -95,6 +95,8 @@ def main() -> None:
               "per time: " + ", ".join(f"t={t:.1f}: {r:.3f}" for t, r in zip(field["times"],
                                                                               field["relative_rms"],
                                                                               strict=True)))
+        print(f"RMS distance between the learned and exact encodings of those points: "
+              f"{field['latent_gap']:.3f} latent standard deviations")
 
     print(f"\ncircles reduced to 1 dimension (inflation gap 2), {main_s:g} s budget")
     red = ic.Schedule.reducing(basis.eigenvalues, dims_to_keep=1)
