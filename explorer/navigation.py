@@ -25,4 +25,8 @@ PAGES: list[PageSpec] = [
              "use the exact flow of the data, train a network in the background, or load a saved model."),
     PageSpec("pages/flow.py", "Flow", ":material/animation:", "flow",
              "watch the particles inflate into a Gaussian and collapse dimensions, or generate data back."),
+    PageSpec("pages/uncertainty.py", "Uncertainty", ":material/blur_on:", "uncertainty",
+             "carry error ellipses through the flow into the latent space, and latent regions back to data."),
+    PageSpec("pages/calibration.py", "Calibration", ":material/target:", "calibration",
+             "check that latent credible regions keep their coverage through generation and the round trip."),
 ]

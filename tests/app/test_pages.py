@@ -9,6 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import inflow_core as ic
+from explorer import navigation
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 PAGES = ["pages/data.py", "pages/schedule.py", "pages/train.py", "pages/flow.py"]
@@ -48,7 +49,7 @@ def test_home_renders_with_animation_and_map():
     demo = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert len(demo["frames"]) >= 30  # the demo animation, pressed Play by a script on arrival
     assert "updatemenu-button" in at.get("html")[0].proto.body
-    assert len(at.get("page_link")) == 4
+    assert len(at.get("page_link")) == len(navigation.PAGES)
     assert at.query_params["dataset"] == ["circles"] or at.query_params["dataset"] == "circles"
 
 

@@ -1,0 +1,53 @@
+"""AppTest: the Calibration page runs the coverage experiment in the background for the exact flow and a
+coarse Euler solver, shows progress, and draws the reliability plot, the table and the moved boundaries."""
+
+import json
+import time
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+
+
+def wait_for_job(at: AppTest, timeout: float = 240.0) -> None:
+    start = time.monotonic()
+    while at.session_state["cal_job"].running:
+        assert time.monotonic() - start < timeout, "the coverage job did not finish"
+        time.sleep(1.0)
+    at.run()
+
+
+def test_coverage_run_and_figures():
+    at = AppTest.from_file(APP, default_timeout=240)
+    at.query_params.update({"n": "300"})
+    at.run()
+    at.switch_page("pages/calibration.py").run()
+    assert not at.exception and not at.error
+    at.select_slider(key="cal_n_test").set_value(1000)
+    at.select_slider(key="cal_n_boundary").set_value(50)
+    at.run()
+    at.button(key="cal_run").click().run()
+    wait_for_job(at)
+    assert not at.exception, [e.value for e in at.exception]
+    job = at.session_state["cal_job"]
+    assert job.error is None and len(job.results) == 2          # exact and coarse Euler
+    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
+    assert any("Reliability" in t for t in titles) and any("circles after generation" in t for t in titles)
+    table = at.dataframe[1].value
+    assert {"radius", "initial", "after_generation", "after_round_trip", "data_inside"} <= set(table)
+    assert (abs(table["after_round_trip"] - table["initial"]) <= 2.0).all()
+
+
+def test_cancel_stops_the_job():
+    at = AppTest.from_file(APP, default_timeout=240)
+    at.query_params.update({"n": "300"})
+    at.run()
+    at.switch_page("pages/calibration.py").run()
+    at.select_slider(key="cal_n_test").set_value(20000)
+    at.run()
+    at.button(key="cal_run").click().run()
+    at.session_state["cal_job"].stop_event.set()                # what the Cancel button does
+    wait_for_job(at)
+    assert at.session_state["cal_job"].error.startswith("Cancelled")
+    assert any("Cancelled" in w.value for w in at.warning)

@@ -1,0 +1,66 @@
+"""AppTest: the Uncertainty page picks points from a (injected) selection event, propagates ellipses and
+Monte-Carlo clouds through the flow, reports their disagreement, and maps a latent region back."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+
+
+def selection(*rows: int) -> dict:
+    """What st.plotly_chart returns after a lasso / click selection of these rows (customdata = row)."""
+    points = [{"point_index": r, "point_number": r, "curve_number": 0, "customdata": r} for r in rows]
+    return {"selection": {"points": points, "point_indices": list(rows), "box": [], "lasso": []}}
+
+
+def clean(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def test_selection_propagation_and_preimage():
+    at = AppTest.from_file(APP, default_timeout=240)
+    at.query_params.update({"n": "400"})
+    at.run()
+    at.switch_page("pages/uncertainty.py").run()
+    clean(at)
+    assert [b.label for b in at.button if b.key == "unc_run"] == ["Propagate"]   # nothing heavy yet
+    at.session_state["unc_pick"] = selection(5, 123, 300)
+    at.run()
+    assert at.session_state["unc"]["selected"] == [5, 123, 300]
+    at.radio(key="unc_kind").set_value("rotated").run()
+    at.slider(key="unc_samples").set_value(100)
+    at.slider(key="unc_frames").set_value(10)
+    at.button(key="unc_run").click().run()
+    clean(at)
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    anim = next(s for s in specs if s.get("frames"))
+    assert len(anim["frames"]) == 10
+    names = [d.get("name") for d in anim["frames"][-1]["data"]]
+    assert "linearised ellipse" in names and "Monte Carlo samples" in names
+    ellipse = next(d for d in anim["frames"][-1]["data"] if d.get("name") == "linearised ellipse")
+    assert sum(v is None for v in ellipse["x"]) == 3                   # three ellipses in one trace
+    table = at.dataframe[0].value
+    assert table["point"].tolist() == [5, 123, 300]
+    assert np.all(table["var u1 (lin)"] > 0) and np.all(table["difference %"] >= 0)
+    assert len(at.warning) + len(at.success) >= 1                       # the agreement verdict is shown
+    at.slider(key="unc_radius").set_value(1.5)
+    at.button(key="unc_back").click().run()
+    clean(at)
+    region = json.loads(at.get("plotly_chart")[-1].proto.spec)
+    assert [d.get("fill") for d in region["data"]] == [None, "toself", None, "toself"]   # latent + pre-image
+
+
+def test_out_of_range_selection_is_ignored():
+    at = AppTest.from_file(APP, default_timeout=240)
+    at.query_params.update({"dataset": "gaussian", "n": "300"})
+    at.run()
+    at.switch_page("pages/uncertainty.py").run()
+    clean(at)
+    at.session_state["unc_pick"] = {"selection": {"points": [{"customdata": 99999}], "point_indices": []}}
+    at.run()
+    clean(at)
+    assert all(0 <= i < 300 for i in at.session_state["unc"]["selected"])   # an out-of-range pick is ignored
