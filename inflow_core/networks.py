@@ -43,8 +43,9 @@ class ResidualMLP(nn.Module):
         super().__init__()
         self.width, self.depth = width, depth
         self.inp = nn.Linear(dim, width)
-        # Each layer gets its own Fourier series in t (one linear map): a hidden time MLP doubled the
-        # step cost at batch 1024 on CPU (measured) for no gain in quality.
+        # Each layer gets its own Fourier series in t (one linear map). A hidden time MLP (17 -> 128 -> 512)
+        # cost 14.2 against 10.6 ms per step at batch 1024 on one CPU thread, and gave the same energy
+        # distance after a 15 s budget (measured once on circles, before fresh-data training).
         self.time = nn.Linear(2 * N_FREQ + 1, width * depth)
         self.layers = nn.ModuleList(nn.Linear(width, width) for _ in range(depth))
         self.out = nn.Linear(width, dim)
