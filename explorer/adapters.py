@@ -63,6 +63,7 @@ class FlowResult:
     wall_time: float
     round_trip: str
     n_total: int                 # points available before subsampling
+    kept: np.ndarray             # (D,) the schedule's kept dimensions
 
 
 @st.cache_data(max_entries=24, show_spinner=False)
@@ -94,7 +95,8 @@ def flow_result(flow_key: str, _flow: ic.InflationaryFlow, _X: np.ndarray, _labe
     variances = traj.states.var(axis=1, ddof=1)
     predicted = _flow.schedule.marginal_variance(traj.times)
     return FlowResult(direction, traj.times, traj.states.astype(np.float32), labels, variances, predicted,
-                      traj.stats.options.describe(), traj.nfe, traj.stats.wall_time, round_trip_text, len(_X))
+                      traj.stats.options.describe(), traj.nfe, traj.stats.wall_time, round_trip_text, len(_X),
+                      _flow.schedule.kept.copy())
 
 
 def trajectories_csv(result: FlowResult) -> bytes:
@@ -118,7 +120,7 @@ def animation_figure(result: FlowResult, dims: list[int], color_mode: str, trail
     axis_titles = [f"u{i + 1} (eigen-coordinate {i + 1})" for i in dims]
     return plots.flow_animation(result.times, states, colors, color_title, axis_titles,
                                 result.variances if linked else None, result.predicted if linked else None,
-                                trail_index=trail_index, title=title, height=height)
+                                kept=result.kept, trail_index=trail_index, title=title, height=height)
 
 
 @st.cache_data(show_spinner=False)

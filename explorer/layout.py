@@ -3,9 +3,10 @@
 ``app.py`` normally does this before running a page. Streamlit can also run a page file on its own:
 because the folder is called ``pages/``, a fresh server starts in Streamlit's legacy folder mode
 until ``st.navigation`` has run once (a first visit through a link to a sub-page), and AppTest
-re-enters that mode on every run after ``switch_page``. ``page_setup`` then sets up page config,
-state and sidebar itself, and switches the mode off so that ``app.py`` drives every later run. (A
-rerun right away would lose the click that started the run.)
+re-enters that mode on every run after ``switch_page``. ``page_setup`` switches the mode off; on a
+session's first run it reruns, so ``app.py`` drives the page (the menu and widget identities are
+then the app's; a click on a legacy-mode page would be lost); on later runs (AppTest, where a rerun
+would swallow the click being tested) it sets up page config, state and sidebar itself.
 """
 
 from __future__ import annotations
@@ -37,22 +38,24 @@ def page_setup(url_path: str) -> None:
     """First call of every page: make sure state and layout exist even when app.py did not run."""
     if st.session_state.pop(_DONE, False):
         return
-    _leave_legacy_folder_mode()
+    if _leave_legacy_folder_mode() and "data" not in st.session_state:
+        # A session's first run (a link straight to this page on a fresh server): no click can be lost,
+        # so run again through app.py, which then owns the menu and the widget identities.
+        st.rerun()
     st.set_page_config(page_title="Inflationary Flows Explorer", layout="wide")
-    if "data" not in st.session_state:
-        # A session's first run (a link straight to this page): replace the legacy menu with ours. Not
-        # on later runs, where the navigation call would restart the run and lose the click behind it.
-        st.navigation(streamlit_pages())
     state.init()
     shared(url_path)
     st.session_state.pop(_DONE, None)
 
 
-def _leave_legacy_folder_mode() -> None:
-    """Turn off Streamlit's legacy ``pages/`` folder mode (an internal flag), as st.navigation does."""
+def _leave_legacy_folder_mode() -> bool:
+    """Turn off Streamlit's legacy ``pages/`` folder mode (an internal flag), as st.navigation does;
+    True if it was on."""
     try:
         from streamlit.runtime.pages_manager import PagesManager
     except ImportError:
-        return
-    if getattr(PagesManager, "uses_pages_directory", None) is True:
-        PagesManager.uses_pages_directory = False
+        return False
+    if getattr(PagesManager, "uses_pages_directory", None) is not True:
+        return False
+    PagesManager.uses_pages_directory = False
+    return True

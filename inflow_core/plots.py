@@ -22,6 +22,8 @@ COLOR_MODES = ("label", "angle", "position")
 CYCLIC_SCALE, SEQUENTIAL_SCALE = "Twilight", "Cividis"
 BYTES_PER_NUMBER = 5.4  # base64 float32 in Plotly JSON
 _TEMPLATE = "plotly_white"
+PER_DIM_LEGEND = 6  # up to this many dimensions get their own colour and legend entry
+VARIANCE_AXIS_DECADES = 1e-8  # the variance axis spans at most 8 decades below the largest variance
 _VARIANCE_TITLE = "variance per dimension<br><sup>solid measured, dotted predicted</sup>"
 _CONTROLS_Y = -0.2  # play/pause and time slider sit below the x-axis titles (paper coordinates)
 
@@ -91,15 +93,16 @@ def _trail_coords(states: np.ndarray, upto: int) -> np.ndarray:
 
 def flow_animation(times: np.ndarray, states: np.ndarray, colors: np.ndarray, color_title: str,
                    axis_titles: list[str], variances: np.ndarray | None = None,
-                   predicted_variances: np.ndarray | None = None, trail_index: np.ndarray | None = None,
+                   predicted_variances: np.ndarray | None = None, kept: np.ndarray | None = None,
+                   trail_index: np.ndarray | None = None,
                    title: str = "", frame_ms: int = 80, marker_size: float = 5.0,
                    height: int = 560) -> go.Figure:
     """The particle animation, optionally with linked per-dimension variance and PR panels.
 
     ``states`` (K, N, d) holds the d = 2 or 3 coordinates to draw at each of the K ``times``.
     ``variances`` (K, D) are measured per-dimension variances of all D coordinates (and
-    ``predicted_variances`` the schedule's); when given, two panels share the animation's time
-    cursor: variance per dimension (log scale) and participation ratio, measured and predicted.
+    ``predicted_variances`` the schedule's, ``kept`` its kept-dimension mask); when given, two panels
+    share the animation's time cursor: variance per dimension (log scale) and participation ratio.
     ``trail_index`` picks particles whose paths are drawn up to the current frame.
     """
     states = np.asarray(states, dtype=np.float32)
@@ -131,7 +134,7 @@ def flow_animation(times: np.ndarray, states: np.ndarray, colors: np.ndarray, co
     moving = list(range(len(first)))
     spans = None
     if linked:
-        cursors, spans = _add_linked_panels(fig, times, np.asarray(variances), predicted_variances)
+        cursors, spans = _add_linked_panels(fig, times, np.asarray(variances), predicted_variances, kept)
         moving += cursors
 
     frames = []
@@ -157,36 +160,53 @@ def flow_animation(times: np.ndarray, states: np.ndarray, colors: np.ndarray, co
     return fig
 
 
-def _add_linked_panels(fig: go.Figure, times, variances, predicted) -> tuple[list[int], list[tuple]]:
-    """Static curves of the two linked panels plus two time cursors; returns their indices and spans."""
+def _add_linked_panels(fig: go.Figure, times, variances, predicted,
+                       kept: np.ndarray | None) -> tuple[list[int], list[tuple]]:
+    """Static curves of the two linked panels plus two time cursors; returns their indices and spans.
+
+    Up to ``PER_DIM_LEGEND`` dimensions get a colour and a legend entry each; beyond that, kept
+    dimensions are blue and compressed ones grey, with one legend entry per group (hover names each).
+    """
     n_dims = variances.shape[1]
-    shown = min(n_dims, 10)  # beyond ten dimensions the legend stops being readable
+    kept = np.ones(n_dims, bool) if kept is None else np.asarray(kept, bool)
+    per_dim = n_dims <= PER_DIM_LEGEND
     for i in range(n_dims):
-        color = _label_color(i) if i < shown else "#BBBBBB"
-        fig.add_trace(go.Scatter(x=times, y=variances[:, i], mode="lines", name=f"dim {i + 1}",
-                                 line={"color": color, "width": 1.5 if i < shown else 0.8},
-                                 showlegend=i < shown, legendgroup="var"), row=1, col=2)
+        group = "kept" if kept[i] else "compressed"
+        if per_dim:
+            color, legend, name = _label_color(i), True, f"dim {i + 1}"
+        else:
+            color = "#0072B2" if kept[i] else "#AAAAAA"
+            legend = i == int(np.argmax(kept == kept[i]))  # first dimension of its group
+            name = f"{group} dims ({int(np.sum(kept == kept[i]))})" if legend else f"dim {i + 1}"
+        fig.add_trace(go.Scatter(x=times, y=variances[:, i], mode="lines", name=name, legendgroup=group,
+                                 line={"color": color, "width": 1.5 if kept[i] else 1}, showlegend=legend,
+                                 hovertext=f"dim {i + 1} ({group})", hoverinfo="text+x+y"), row=1, col=2)
         if predicted is not None:
             fig.add_trace(go.Scatter(x=times, y=predicted[:, i], mode="lines", showlegend=False,
-                                     line={"color": color, "dash": "dot", "width": 1}, hoverinfo="skip"),
-                          row=1, col=2)
+                                     legendgroup=group, line={"color": color, "dash": "dot", "width": 1},
+                                     hoverinfo="skip"), row=1, col=2)
     measured_pr = np.array([participation_ratio(v) for v in variances])
     fig.add_trace(go.Scatter(x=times, y=measured_pr, mode="lines", name="PR measured",
                              line={"color": "#0072B2", "width": 2}), row=1, col=3)
+    top_pr = float(measured_pr.max())
     if predicted is not None:
         predicted_pr = np.array([participation_ratio(v) for v in predicted])
+        top_pr = max(top_pr, float(predicted_pr.max()))
         fig.add_trace(go.Scatter(x=times, y=predicted_pr, mode="lines", name="PR predicted",
                                  line={"color": "#D55E00", "dash": "dot", "width": 2}), row=1, col=3)
-    fig.update_yaxes(type="log", title_text="variance", row=1, col=2)
-    fig.update_yaxes(range=[0, n_dims + 0.5], title_text="PR", row=1, col=3)
+    pr_top = min(n_dims + 0.5, max(2.5, 1.15 * top_pr))
+    fig.update_yaxes(range=[0, pr_top], title_text="PR", row=1, col=3)
     fig.update_xaxes(title_text="t", row=1, col=2)
     fig.update_xaxes(title_text="t", row=1, col=3)
-    lo = float(np.nanmin(variances[variances > 0])) if np.any(variances > 0) else 1e-6
     hi = float(np.nanmax(variances))
+    lo = float(np.nanmin(variances[variances > 0])) if np.any(variances > 0) else hi * 1e-6
     if predicted is not None:
         lo, hi = min(lo, float(predicted.min())), max(hi, float(predicted.max()))
-    fig.update_yaxes(range=[np.log10(lo) - 0.2, np.log10(hi) + 0.2], row=1, col=2)
-    spans = [(10 ** (np.log10(lo) - 0.2), 10 ** (np.log10(hi) + 0.2)), (0.0, n_dims + 0.5)]
+    # Constant features have (numerically) zero variance; do not let them stretch the axis to 1e-30.
+    lo = max(lo, hi * VARIANCE_AXIS_DECADES)
+    v_range = [np.log10(lo) - 0.2, np.log10(hi) + 0.2]
+    fig.update_yaxes(type="log", range=v_range, title_text="variance", row=1, col=2)
+    spans = [(10 ** v_range[0], 10 ** v_range[1]), (0.0, pr_top)]
     start = len(fig.data)
     for trace, col in zip(_cursor_traces(spans, times[0]), (2, 3), strict=True):
         fig.add_trace(trace, row=1, col=col)

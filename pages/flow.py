@@ -96,7 +96,7 @@ trails = c4.slider("Trails", 0, 10, **state.bind("view", "trails"),
                    help="Draw the path so far of this many particles, to follow individual points.")
 
 budget = plots.payload_particles(n_frames, len(dims))
-shown = min(n_particles, budget)
+shown = min(n_particles, budget, len(data.X) if direction == "inflate" else n_particles)
 params = (active.key, direction, shown, n_frames, ss.data["seed"], prior)
 result = ss.results.get(params)
 if result is None:
@@ -124,7 +124,7 @@ if result is not None:
     payload_mb = len(fig.to_json()) / 1e6
     sub = (f"animating {shown:,} of {result.n_total:,} points" if direction == "inflate"
            else f"{shown:,} latent draws ({prior} prior)")
-    if shown < n_particles:
+    if shown == budget < n_particles:
         sub += f" (capped at {budget:,} to keep the animation under about 8 MB)"
     st.markdown(
         f"**{'Exact' if active.exact else 'Learned'}:** {active.label}  \n**Solver:** {result.solver}; "
