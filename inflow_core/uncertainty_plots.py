@@ -17,20 +17,24 @@ SERIES_COLOURS = ["#0072b2", "#e69f00", "#009e73", "#cc79a7", "#d55e00"]
 def pick_figure(
     X: np.ndarray, dims: list[int], selected: np.ndarray, axis_titles: list[str], height: int = 420
 ) -> go.Figure:
-    """The data to pick points from (click, box or lasso): one trace, customdata = row index."""
-    fig = go.Figure(
-        go.Scatter(
-            x=X[:, dims[0]],
-            y=X[:, dims[1]],
-            mode="markers",
-            customdata=np.arange(len(X)),
-            marker={"size": 5, "color": DATA_COLOUR},
-            name="data",
-            selectedpoints=list(map(int, selected)) or None,
-            selected={"marker": {"color": LINEAR_COLOUR, "size": 9}},
-            hovertemplate="point %{customdata}<extra></extra>",
+    """The data to pick points from (click, box or lasso), customdata = row index; chosen rows on top."""
+    chosen = np.asarray(selected, dtype=int)
+    fig = go.Figure()
+    for rows, colour, size, name in (
+        (np.arange(len(X)), DATA_COLOUR, 5, "data"),
+        (chosen, LINEAR_COLOUR, 10, "chosen"),
+    ):
+        fig.add_trace(
+            go.Scatter(
+                x=X[rows, dims[0]],
+                y=X[rows, dims[1]],
+                mode="markers",
+                customdata=rows,
+                marker={"size": size, "color": colour},
+                name=name,
+                hovertemplate="point %{customdata}<extra></extra>",
+            )
         )
-    )
     fig.update_layout(
         height=height,
         margin={"l": 10, "r": 10, "t": 40, "b": 10},
@@ -114,7 +118,10 @@ def propagation_animation(
         pieces.append(sample_path.reshape(-1, 2))
     if background is not None:
         pieces.append(background.reshape(-1, 2))
-    ranges = fixed_ranges(np.concatenate(pieces)[None])
+    # Percentiles, not extremes: a few samples thrown far out (across a gap of the data) must not shrink
+    # every ellipse to a dot; those few leave the fixed axes.
+    everything = np.concatenate(pieces)
+    ranges = fixed_ranges(np.percentile(everything, [0.5, 99.5], axis=0)[None], pad=0.1)
     fig = go.Figure(data=traces(0), frames=[go.Frame(data=traces(k), name=f"{k}") for k in range(len(times))])
     steps = [
         {
