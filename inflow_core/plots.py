@@ -78,8 +78,10 @@ def _particle_traces(coords: np.ndarray, colors: np.ndarray, color_title: str, t
                   for i, (c, g) in enumerate(zip(np.unique(colors), groups, strict=True))]
         return traces, groups
     scale = CYCLIC_SCALE if "angle" in color_title else SEQUENTIAL_SCALE
+    # The colour bar sits in the lower right, below the legend of the linked panels.
     marker = {"size": size, "color": colors, "colorscale": scale, "opacity": 0.85,
-              "colorbar": {"title": {"text": color_title, "side": "right"}, "thickness": 12, "len": 0.8}}
+              "colorbar": {"title": {"text": color_title, "side": "right"}, "thickness": 12, "len": 0.45,
+                           "x": 1.02, "xanchor": "left", "y": 0.0, "yanchor": "bottom"}}
     return [_scatter(coords, three_d, mode="markers", name="particles", showlegend=False, marker=marker)], \
         [np.arange(len(coords))]
 
@@ -155,7 +157,7 @@ def flow_animation(times: np.ndarray, states: np.ndarray, colors: np.ndarray, co
         fig.update_xaxes(range=ranges[0], autorange=False, title_text=axis_titles[0], **cell)
         fig.update_yaxes(range=ranges[1], autorange=False, title_text=axis_titles[1], **cell)
     fig.update_layout(title={"text": title}, template=_TEMPLATE, height=height, margin={"t": 70, "b": 150},
-                      legend={"itemsizing": "constant"},
+                      legend={"itemsizing": "constant", "y": 1.0, "yanchor": "top"},
                       updatemenus=[_play_pause(frame_ms)], sliders=[_time_slider(times)])
     return fig
 

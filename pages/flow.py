@@ -54,7 +54,9 @@ n_particles = c2.slider("Particles", 100, MAX_PARTICLES, step=100, **state.bind(
 n_frames = c3.slider("Frames", 30, 150, step=10, **state.bind("view", "frames"),
                      help="Number of animation frames, evenly spaced in time from 0 to T.")
 with_labels = data.labels is not None and direction == "inflate"
-colour_modes = (["label"] if with_labels else []) + ["angle", "position"]
+# Generation starts from latents squeezed flat on compressed dimensions: position says more than angle.
+colour_modes = (["label"] if with_labels else []) + (["angle", "position"] if direction == "inflate"
+                                                     else ["position", "angle"])
 if ss.view["colour"] not in colour_modes:
     ss.view = {**ss.view, "colour": colour_modes[0]}
 colour = c4.selectbox("Colour by", colour_modes, **state.bind("view", "colour"),
@@ -132,6 +134,10 @@ if result is not None:
         f"trip:** {result.round_trip}  \n**Animation:** {sub}; float32 frames, {payload_mb:.1f} MB. Axes are "
         "fixed over all frames; coordinates are the scaled eigen-coordinates u(t) = A(t)·y(t)."
     )
+    if active.exact and direction == "inflate":
+        st.caption("The exact flow carries the training points themselves to the centres of their latent "
+                   "cells, so their measured spread can stay below the prediction (strongly so with few "
+                   "points in many dimensions); draws from the blurred data, or a learned model, match it.")
     if active.exact and direction == "generate":
         st.caption("The exact flow reproduces training points: generated points land on (blurred) copies of "
                    "the data. Train a network to generalise.")
