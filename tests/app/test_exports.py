@@ -34,3 +34,14 @@ def test_html_export_is_standalone_and_plays_on_open():
     assert "<script" in html and "Plotly.animate" in html and "addFrames" in html
     assert 'src="https://cdn.plot.ly' not in html and len(html) > 3_000_000  # plotly.js inlined: offline
     assert len(fig.frames) == 30
+
+
+def test_animation_payload_stays_under_10_mb_at_the_largest_settings():
+    frames, coords, dims = 150, 3, 64  # the Flow page's maxima: 150 frames, 3-D view, digits' 64 dims
+    n = min(3000, plots.payload_particles(frames, coords))
+    states = np.random.default_rng(0).standard_normal((frames, n, coords)).astype(np.float32)
+    variances = np.full((frames, dims), 0.5)
+    fig = plots.flow_animation(np.linspace(0, 7, frames), states, states[0, :, 0], "initial position",
+                               ["u1", "u2", "u3"], variances, variances, trail_index=np.arange(10))
+    assert len(fig.frames) == frames
+    assert len(fig.to_json()) < 10e6
