@@ -1,7 +1,7 @@
 """Plotly figure builders for the explorer: arrays in, ``go.Figure`` out, no Streamlit.
 
-Animations carry float32 arrays (Plotly encodes numpy arrays as base64 typed arrays, so a frame
-costs about 5.3 bytes per number) and fixed axis ranges, so what moves is the data, never the axes.
+Animations carry float32 arrays (Plotly encodes numpy arrays as base64 typed arrays: about 6.8 bytes
+per number with JSON escaping) and fixed axis ranges, so what moves is the data, never the axes.
 Palettes are colour-blind safe: Okabe-Ito for classes, cividis for positions, a cyclic map for angles.
 """
 
@@ -20,7 +20,7 @@ OKABE_ITO = ["#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "
 COLOR_MODES = ("label", "angle", "position")
 # Cyclic, perceptually uniform (angle colouring) and sequential colour-blind-safe (position colouring).
 CYCLIC_SCALE, SEQUENTIAL_SCALE = "Twilight", "Cividis"
-BYTES_PER_NUMBER = 5.4  # base64 float32 in Plotly JSON
+BYTES_PER_NUMBER = 6.8  # float32 as base64 in Plotly's JSON, which also escapes "/" (measured)
 _TEMPLATE = "plotly_white"
 PER_DIM_LEGEND = 6  # up to this many dimensions get their own colour and legend entry
 VARIANCE_AXIS_DECADES = 1e-8  # the variance axis spans at most 8 decades below the largest variance
@@ -56,8 +56,9 @@ def fixed_ranges(states: np.ndarray, pad: float = 0.06) -> list[list[float]]:
     return [[float(a - pad * s), float(b + pad * s)] for a, b, s in zip(lo, hi, span, strict=True)]
 
 
-def payload_particles(n_frames: int, n_coords: int, budget_bytes: float = 8e6) -> int:
-    """How many particles an animation can carry within ``budget_bytes`` of frame data."""
+def payload_particles(n_frames: int, n_coords: int, budget_bytes: float = 7e6) -> int:
+    """How many particles an animation can carry within ``budget_bytes`` of frame data (the rest of
+    the figure, trails included, stays under 3 MB, so the whole animation stays under 10 MB)."""
     return max(50, int(budget_bytes / (BYTES_PER_NUMBER * n_frames * max(1, n_coords))))
 
 
@@ -86,10 +87,10 @@ def _particle_traces(coords: np.ndarray, colors: np.ndarray, color_title: str, t
         [np.arange(len(coords))]
 
 
-def _trail_coords(states: np.ndarray, upto: int) -> np.ndarray:
-    """Paths of the trail particles up to frame ``upto``, separated by NaN gaps: (points, d)."""
-    pieces = [np.vstack([states[: upto + 1, i], np.full((1, states.shape[2]), np.nan)])
-              for i in range(states.shape[1])]
+def _trail_paths(states: np.ndarray) -> np.ndarray:
+    """Whole paths of a few particles (K, m, d), one after the other with NaN gaps: (m * (K + 1), d)."""
+    gap = np.full((1, states.shape[2]), np.nan)
+    pieces = [np.vstack([states[:, i], gap]) for i in range(states.shape[1])]
     return np.vstack(pieces).astype(np.float32)
 
 
@@ -105,7 +106,7 @@ def flow_animation(times: np.ndarray, states: np.ndarray, colors: np.ndarray, co
     ``variances`` (K, D) are measured per-dimension variances of all D coordinates (and
     ``predicted_variances`` the schedule's, ``kept`` its kept-dimension mask); when given, two panels
     share the animation's time cursor: variance per dimension (log scale) and participation ratio.
-    ``trail_index`` picks particles whose paths are drawn up to the current frame.
+    ``trail_index`` picks particles to follow: their whole paths are drawn and a ring marks each one.
     """
     states = np.asarray(states, dtype=np.float32)
     times = np.asarray(times, dtype=np.float64)
@@ -122,18 +123,29 @@ def flow_animation(times: np.ndarray, states: np.ndarray, colors: np.ndarray, co
         fig = go.Figure()
     cell = {"row": 1, "col": 1} if linked else {}
 
-    def particle_frame(k: int) -> list:
-        traces, _ = _particle_traces(states[k], colors, color_title, three_d, marker_size)
-        if trail_index is not None and len(trail_index):
-            coords = _trail_coords(states[:, trail_index], k)
-            traces.append(_scatter(coords, three_d, mode="lines", name="trails", showlegend=False,
-                                   line={"color": "#333333", "width": 2}, connectgaps=False))
-        return traces
+    first, groups = _particle_traces(states[0], colors, color_title, three_d, marker_size)
+    trails = trail_index is not None and len(trail_index) > 0
+    if trails:
+        # Each followed particle: its whole path drawn once (static), and a ring marking where it is now.
+        first.append(_scatter(states[0][trail_index], three_d, mode="markers", name="followed",
+                              showlegend=False, marker={"size": marker_size * 2.2, "color": "rgba(0,0,0,0)",
+                                      "line": {"color": "#000000", "width": 2}}))
 
-    first = particle_frame(0)
+    def particle_frame(k: int) -> list:
+        # Frames carry coordinates only: Plotly merges them into the traces, whose markers and colours
+        # stay as set once above (repeating them would double the payload).
+        data = [_scatter(states[k][g], three_d) for g in groups]
+        if trails:
+            data.append(_scatter(states[k][trail_index], three_d))
+        return data
+
     for trace in first:
         fig.add_trace(trace, **cell)
     moving = list(range(len(first)))
+    if trails:
+        fig.add_trace(_scatter(_trail_paths(states[:, trail_index]), three_d, mode="lines", name="paths",
+                               showlegend=False, hoverinfo="skip", connectgaps=False,
+                               line={"color": "rgba(40,40,40,0.55)", "width": 1.5}), **cell)
     spans = None
     if linked:
         cursors, spans = _add_linked_panels(fig, times, np.asarray(variances), predicted_variances, kept)
@@ -210,18 +222,18 @@ def _add_linked_panels(fig: go.Figure, times, variances, predicted,
     fig.update_yaxes(type="log", range=v_range, title_text="variance", row=1, col=2)
     spans = [(10 ** v_range[0], 10 ** v_range[1]), (0.0, pr_top)]
     start = len(fig.data)
-    for trace, col in zip(_cursor_traces(spans, times[0]), (2, 3), strict=True):
+    for trace, col in zip(_cursor_traces(spans, times[0], style=True), (2, 3), strict=True):
         fig.add_trace(trace, row=1, col=col)
     return [start, start + 1], spans
 
 
-def _cursor_traces(spans: list[tuple], t: float) -> list[go.Scatter]:
-    """Vertical lines marking the current time in the variance and PR panels."""
+def _cursor_traces(spans: list[tuple], t: float, style: bool = False) -> list[go.Scatter]:
+    """Vertical lines marking the current time in the variance and PR panels (styled once, moved by
+    frames)."""
     (v_lo, v_hi), (p_lo, p_hi) = spans
-    style = {"mode": "lines", "showlegend": False, "line": {"color": "#555555", "width": 1.5, "dash": "dash"},
-             "hoverinfo": "skip"}
-    return [go.Scatter(x=[t, t], y=[v_lo, v_hi], name="now (variance)", **style),
-            go.Scatter(x=[t, t], y=[p_lo, p_hi], name="now (PR)", **style)]
+    look = {"mode": "lines", "showlegend": False, "line": {"color": "#555555", "width": 1.5, "dash": "dash"},
+            "hoverinfo": "skip"} if style else {}
+    return [go.Scatter(x=[t, t], y=[v_lo, v_hi], **look), go.Scatter(x=[t, t], y=[p_lo, p_hi], **look)]
 
 
 def play_options(frame_ms: int = 80) -> dict:

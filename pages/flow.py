@@ -127,7 +127,7 @@ if result is not None:
     sub = (f"animating {shown:,} of {result.n_total:,} points" if direction == "inflate"
            else f"{shown:,} latent draws ({prior} prior)")
     if shown == budget < n_particles:
-        sub += f" (capped at {budget:,} to keep the animation under about 8 MB)"
+        sub += f" (capped at {budget:,} to keep the animation under about 10 MB)"
     st.markdown(
         f"**{'Exact' if active.exact else 'Learned'}:** {active.label}  \n**Solver:** {result.solver}; "
         f"**NFE** {result.nfe:,} field evaluations; **wall time** {result.wall_time:.2f} s  \n**Round "
