@@ -91,8 +91,9 @@ def coverage_experiment(flow: InflationaryFlow, radii=RADII, n_test: int = 20000
     Refinement, for up to ``refine_rounds`` rounds: on edges longer than ``refine_length`` times the RMS
     spread of the generated test points, the latent chord midpoint is integrated; where its image lands
     off the image chord's midpoint by more than ``refine_tol`` times that spread, the flow bends the edge
-    and the boundary's own midpoint (on the sphere) is inserted. A linear flow maps chords to chords,
-    so its boundaries stay coarse; bent ones are followed.
+    and the boundary's own midpoint (on the sphere) is inserted; at most the n_boundary longest edges
+    per boundary are tested each round, which bounds the cost. A linear flow maps chords to chords, so
+    its boundaries stay coarse; bent ones are followed.
     ``data`` (optional, raw data points): also encode them and report ``data_inside``, the share inside
     each latent ball. Test points and boundaries pass through the same invertible map, so their counts
     only move where a coarse solver folds the map; ``data_inside`` vs nominal shows whether the flow
@@ -238,7 +239,7 @@ def _boundaries(run: _Run, radii, sd, n_boundary, rounds, max_length, max_bend) 
               zip(radii, shapes, moved, strict=True)]
     for k in range(rounds if dim > 1 else 0):
         run.report(0.7, f"refining stretched edges (round {k + 1})")
-        plans = [_split_plan(b, max_length) for b in bounds]
+        plans = [_split_plan(b, max_length, n_boundary) for b in bounds]
         # Each candidate edge sends two latent points: its chord midpoint (bend test) and arc midpoint.
         new_dirs = [np.concatenate([p[0], p[1]]) for p in plans]
         if not sum(len(d) for d in new_dirs):
@@ -270,18 +271,20 @@ def _edges(b: Boundary) -> np.ndarray:
     return geometry.mesh_edges(b.faces)
 
 
-def _split_plan(b: Boundary, max_length: float):
-    """Candidate edges (longer than max_length after generation): latent chord and arc midpoints, edge ids."""
+def _split_plan(b: Boundary, max_length: float, max_edges: int):
+    """Candidate edges (longer than max_length after generation, at most the max_edges longest): latent
+    chord and arc midpoints, edge ids. The cap bounds each round's cost (2 solves per candidate)."""
     edges = _edges(b)
     if b.faces is not None and len(b.faces) > MAX_FACES:
         edges = edges[:0]
-    long = np.flatnonzero(np.linalg.norm(b.generated[edges[:, 0]] - b.generated[edges[:, 1]], axis=1)
-                          > max_length)
+    length = np.linalg.norm(b.generated[edges[:, 0]] - b.generated[edges[:, 1]], axis=1)
+    long = np.flatnonzero(length > max_length)
+    long = np.sort(long[np.argsort(length[long])[::-1][:max_edges]])
     chord = 0.5 * (b.directions[edges[long, 0]] + b.directions[edges[long, 1]])
     # The arc midpoint keeps the (area-matching) distance of the edge's end points from the centre.
-    length = 0.5 * (np.linalg.norm(b.directions[edges[long, 0]], axis=1)
-                    + np.linalg.norm(b.directions[edges[long, 1]], axis=1))
-    arc = chord / np.linalg.norm(chord, axis=1, keepdims=True) * length[:, None]
+    reach = 0.5 * (np.linalg.norm(b.directions[edges[long, 0]], axis=1)
+                   + np.linalg.norm(b.directions[edges[long, 1]], axis=1))
+    arc = chord / np.linalg.norm(chord, axis=1, keepdims=True) * reach[:, None]
     return chord, arc, long
 
 
