@@ -21,9 +21,6 @@ def lasso(page, chart, fractions: list[tuple[float, float]]) -> None:
 
 def test_uncertainty_page(page, app_url, artifacts):
     open_page(page, f"{app_url}/uncertainty", "Uncertainty")
-    # Reload the page with the URL the app wrote: a chart selection made right after the first run's URL
-    # rewrite (st.query_params) is dropped by the frontend (reported); a real visitor's next try works.
-    open_page(page, page.url, "Uncertainty")
     assert_no_exception(page)
     chart = page.locator(".stPlotlyChart").first
     before = page.get_by_text("Selected points:").first.inner_text()
