@@ -212,10 +212,15 @@ def load_table(data: bytes, filename: str, label_column: str | None = None,
 
 
 def _read_npy(data: bytes) -> Table:
+    if not data.startswith(b"\x93NUMPY"):
+        raise ValueError("This is not a valid .npy file; save it with numpy.save(...) as a numeric array.")
     try:
         arr = np.load(io.BytesIO(data), allow_pickle=False)
     except ValueError as err:
-        raise ValueError(f"Could not read the .npy file safely ({err}); save a plain numeric array.") from None
+        if "allow_pickle" in str(err):
+            raise ValueError("The .npy file holds Python objects (pickled data), which are never loaded; "
+                             "save a plain numeric array.") from None
+        raise ValueError(f"Could not read the .npy file ({err}); save a plain numeric array.") from None
     except Exception:
         raise ValueError("This is not a valid .npy file; save it with numpy.save(...) as a numeric array.") from None
     if arr.ndim != 2 or not np.issubdtype(arr.dtype, np.number):
