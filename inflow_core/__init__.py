@@ -12,7 +12,7 @@ from . import calibration, datasets, metrics, uncertainty
 from .basis import EigenBasis
 from .checkpoints import load_flow, save_flow
 from .denoisers import EmpiricalDenoiser, GaussianDenoiser
-from .flow import InflationaryFlow, SolveStats, SolverError, SolverOptions, Trajectory
+from .flow import InflationaryFlow, SolverError, SolverOptions, SolveStats, Trajectory
 from .schedules import Schedule
 
 __all__ = [

@@ -211,9 +211,12 @@ def load_table(data: bytes, filename: str, label_column: str | None = None,
     return table
 
 
+_NOT_NPY = "This is not a valid .npy file; save it with numpy.save(...) as a numeric array."
+
+
 def _read_npy(data: bytes) -> Table:
     if not data.startswith(b"\x93NUMPY"):
-        raise ValueError("This is not a valid .npy file; save it with numpy.save(...) as a numeric array.")
+        raise ValueError(_NOT_NPY)
     try:
         arr = np.load(io.BytesIO(data), allow_pickle=False)
     except ValueError as err:
@@ -222,7 +225,7 @@ def _read_npy(data: bytes) -> Table:
                              "save a plain numeric array.") from None
         raise ValueError(f"Could not read the .npy file ({err}); save a plain numeric array.") from None
     except Exception:
-        raise ValueError("This is not a valid .npy file; save it with numpy.save(...) as a numeric array.") from None
+        raise ValueError(_NOT_NPY) from None
     if arr.ndim != 2 or not np.issubdtype(arr.dtype, np.number):
         raise ValueError(f"The .npy file must hold a 2-D numeric array (rows x features); got {arr.dtype} "
                          f"with shape {arr.shape}.")
@@ -242,7 +245,8 @@ def _read_csv(data: bytes, label_column: str | None, max_columns: int) -> Table:
     try:
         frame = pd.read_csv(io.StringIO(text))
     except Exception as err:
-        raise ValueError(f"Could not parse the file as CSV ({type(err).__name__}): check the separators.") from None
+        raise ValueError(f"Could not parse the file as CSV ({type(err).__name__}); "
+                         "check the separators.") from None
     if frame.shape[1] == 0 or frame.shape[0] == 0:
         raise ValueError("The CSV has no data rows or no columns.")
     labels = None

@@ -168,7 +168,8 @@ class InflationaryFlow:
                   "step_size": self.solver.step_size, **overrides}
         return SolverOptions(**merged)
 
-    def integrate(self, u: np.ndarray, times: np.ndarray, direction: str, **solver) -> tuple[np.ndarray, SolveStats]:
+    def integrate(self, u: np.ndarray, times: np.ndarray, direction: str,
+                  **solver) -> tuple[np.ndarray, SolveStats]:
         """Integrate flow coordinates ``u`` (N, D) given at ``times[0]``; return states (K, N, D)."""
         opts = self._options(solver)
         u0 = self._tensor(u)
@@ -184,8 +185,8 @@ class InflationaryFlow:
         with torch.no_grad():
             states = solve_ode(counted_field, u0, t, opts)
         if not torch.isfinite(states).all():
-            raise SolverError("The flow produced NaN or infinite values; the denoiser or the solver diverged. "
-                              "Try a tighter tolerance, an adaptive solver, or a different model.")
+            raise SolverError("The flow produced NaN or infinite values; the denoiser or the solver "
+                              "diverged. Try a tighter tolerance, an adaptive solver, or a different model.")
         stats = SolveStats(direction, int(u0.shape[0]), nfe, time.perf_counter() - start, opts)
         self.last_stats = stats
         return states.detach().cpu().numpy().astype(np.float64, copy=False), stats

@@ -83,10 +83,12 @@ class Schedule:
         if dim < 2:
             raise ValueError("A reducing schedule needs data with at least 2 dimensions; use isotropic.")
         if not 1 <= d <= dim - 1 or d != dims_to_keep:
-            raise ValueError(f"dims_to_keep must be a whole number from 1 to {dim - 1} (D - 1); got {dims_to_keep}.")
+            raise ValueError(f"dims_to_keep must be a whole number from 1 to {dim - 1} (D - 1); "
+                             f"got {dims_to_keep}.")
         gap = dim / (dim - d) if inflation_gap is None else float(inflation_gap)
         if not np.isfinite(gap) or gap <= 0:
-            raise ValueError(f"inflation_gap must be a positive number (e.g. {dim / (dim - d):.3g}); got {inflation_gap}.")
+            raise ValueError(f"inflation_gap must be a positive number (e.g. {dim / (dim - d):.3g}); "
+                             f"got {inflation_gap}.")
         g = np.where(np.arange(dim) < d, 1.0, 1.0 - gap)
         return cls._build("reducing", lam, gamma0, rho, final_scale, 1.0 + g, t_max, kappa, d, gap)
 
@@ -110,7 +112,8 @@ class Schedule:
         for name, value in (("gamma0", gamma0), ("rho", rho), ("final_scale", final_scale), ("kappa", kappa)):
             if not np.isfinite(value) or value <= 0:
                 raise ValueError(f"{name} must be a positive finite number; got {value}.")
-        sched = cls(family, lam, float(gamma0), float(rho), float(final_scale), growth, 0.0, float(kappa), d, gap)
+        sched = cls(family, lam, float(gamma0), float(rho), float(final_scale), growth, 0.0, float(kappa),
+                    d, gap)
         end = sched.auto_t_max() if t_max is None else float(t_max)
         if not np.isfinite(end) or end <= 0:
             raise ValueError(f"t_max must be a positive finite time (or None for auto); got {t_max}.")

@@ -28,7 +28,8 @@ def as_points(X, dim: int | None = None, name: str = "X", allow_single: bool = F
                          "use data with the same features the model was fitted on.")
     if not np.all(np.isfinite(arr)):
         bad = int((~np.isfinite(arr)).any(axis=1).sum())
-        raise ValueError(f"{name} contains NaN or infinite values in {bad} row(s); remove or fill them first.")
+        raise ValueError(f"{name} contains NaN or infinite values in {bad} row(s); "
+                         "remove or fill them first.")
     return arr
 
 

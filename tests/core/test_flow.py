@@ -5,7 +5,14 @@ import pytest
 import torch
 
 import inflow_core as ic
-from inflow_core import EigenBasis, EmpiricalDenoiser, GaussianDenoiser, InflationaryFlow, Schedule, SolverError
+from inflow_core import (
+    EigenBasis,
+    EmpiricalDenoiser,
+    GaussianDenoiser,
+    InflationaryFlow,
+    Schedule,
+    SolverError,
+)
 from inflow_core.metrics import energy_distance, measured_pr, round_trip_error
 
 TIGHT = {"rtol": 1e-10, "atol": 1e-10}
@@ -61,7 +68,8 @@ def test_trajectory_frames_follow_the_closed_form_in_both_directions():
     X, flow = gaussian_flow("isotropic", 2)
     sched = flow.schedule
     traj = flow.trajectory(X, "inflate", n_frames=9, **TIGHT)
-    assert traj.times[0] == 0 and traj.times[-1] == pytest.approx(sched.t_max) and traj.states.shape == (9, 300, 2)
+    assert traj.times[0] == 0 and traj.times[-1] == pytest.approx(sched.t_max)
+    assert traj.states.shape == (9, 300, 2)
     lam = sched.eigenvalues
     growth = sched.scale(traj.times) / sched.scale(0.0) * np.sqrt((lam + sched.noise(traj.times)) /
                                                                    (lam + sched.noise(0.0)))

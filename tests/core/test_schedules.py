@@ -48,7 +48,8 @@ def test_rates_are_derivatives_of_the_logs(index):
 def test_proportional_keeps_every_axis_variance_and_pr():
     sched = Schedule.proportional(LAM5, final_scale=1.5)
     t = np.linspace(0, sched.t_max, 11)
-    np.testing.assert_allclose(sched.marginal_variance(t), np.broadcast_to(1.5**2 * LAM5, (11, 5)), rtol=1e-12)
+    expected = np.broadcast_to(1.5**2 * LAM5, (11, 5))
+    np.testing.assert_allclose(sched.marginal_variance(t), expected, rtol=1e-12)
     np.testing.assert_allclose(sched.noise(0.0), 5e-4)
     pr0 = (LAM5.sum() ** 2) / (LAM5**2).sum()
     np.testing.assert_allclose(sched.predicted_pr(t), pr0, rtol=1e-12)
@@ -69,7 +70,8 @@ def test_isotropic_ends_near_unit_gaussian_and_reducing_collapses():
 def test_schedule_values_finite_far_outside_the_flow():
     t = np.array([-1e5, -50.0, -1e-3, 0.0, 1e3, 1e6])
     for sched in all_schedules(LAM5):
-        for fn in (sched.noise, sched.noise_log_rate, sched.scale, sched.scale_log_rate, sched.marginal_variance):
+        for fn in (sched.noise, sched.noise_log_rate, sched.scale, sched.scale_log_rate,
+                   sched.marginal_variance):
             assert np.all(np.isfinite(fn(t))), (sched.family, fn.__name__)
         assert np.all(sched.noise(t) > 0)
 
