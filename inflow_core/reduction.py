@@ -16,7 +16,7 @@ import numpy as np
 
 from .basis import EigenBasis
 from .flow import InflationaryFlow
-from .metrics import participation_ratio
+from .metrics import energy_distance, participation_ratio, round_trip_error
 from .validation import as_points, check_positive_int
 
 # Explained-variance threshold for the second suggestion of d (the first is the participation ratio).
@@ -64,7 +64,7 @@ def pca_reconstruct(basis: EigenBasis, X, d: int) -> np.ndarray:
 
 
 def umap_embedding(X, d: int = 2, seed: int = 0, n_neighbors: int = 15, min_dist: float = 0.1) -> np.ndarray:
-    """UMAP embedding (N, d) of X. umap-learn is imported here: its first call compiles for tens of seconds."""
+    """UMAP embedding (N, d) of X. umap-learn is imported here: its first call compiles for tens of s."""
     import umap  # lazy: importing umap-learn (numba) takes seconds
 
     X = as_points(X, name="X")
@@ -198,7 +198,7 @@ def variance_profile(flow: InflationaryFlow, X, n_frames: int = 20, **solver) ->
 
 
 def traversal(flow: InflationaryFlow, start, dim: int, span: float = 2.5, steps: int = 9) -> np.ndarray:
-    """Kept latents (steps, d) along kept dimension ``dim`` from -span to +span latent sd, others at ``start``."""
+    """Kept latents (steps, d) along kept dimension ``dim``, -span..+span latent sd; others at ``start``."""
     keep = kept_dims(flow)
     start = np.asarray(start, dtype=np.float64).reshape(-1)
     if start.shape != (len(keep),):
@@ -249,9 +249,8 @@ def evaluate(flow: InflationaryFlow, X_train, X_test, labels_test=None, k: int =
     distance of generated points to one half of X_test against the floor, the distance between the two
     halves (same sizes), with the Gaussian and the empirical prior (training latents' compressed coords).
     """
-    from .metrics import energy_distance, round_trip_error
-
-    X_train, X_test = as_points(X_train, name="X_train"), as_points(X_test, dim=X_train.shape[1], name="X_test")
+    X_train = as_points(X_train, name="X_train")
+    X_test = as_points(X_test, dim=X_train.shape[1], name="X_test")
     d = len(kept_dims(flow))
     U = flow.encode(X_test, **solver)
     nfe_encode = flow.last_stats.nfe
