@@ -29,4 +29,6 @@ PAGES: list[PageSpec] = [
              "carry error ellipses through the flow into the latent space, and latent regions back to data."),
     PageSpec("pages/calibration.py", "Calibration", ":material/target:", "calibration",
              "check that latent credible regions keep their coverage through generation and the round trip."),
+    PageSpec("pages/inspect.py", "Inspect", ":material/image_search:", "inspect",
+             "see what a dimension-reducing flow kept on 64-D digits or your data, next to PCA and UMAP."),
 ]

@@ -1,0 +1,313 @@
+"""Inspect page: what a dimension-reducing flow kept, next to PCA and UMAP, on the digits or your own data."""
+
+import numpy as np
+import streamlit as st
+import torch
+
+import inflow_core as ic
+from explorer import adapters, layout, state
+from inflow_core import reduction
+from inflow_core import reduction_plots as rplots
+
+SESSION = "session"
+TRAIN_N = 1200           # the shipped digits models' training set: digits n = 1200, seed 0 (see their cards)
+MAX_POINTS = 2000
+PROFILE_POINTS, PROFILE_FRAMES = 300, 20
+TRAVERSAL_STEPS = 9
+
+layout.page_setup("inspect")
+st.title("Inspect")
+st.markdown(
+    "Real data has tens or hundreds of dimensions. A **dimension-reducing** flow keeps the top *d* principal "
+    "directions as its latent and squeezes the others towards zero, nonlinearly and invertibly. Here you see "
+    "what it kept: the latent of each point coloured by its label, next to two classic reductions of the "
+    "same points, **PCA** (the best linear projection on *d* axes) and **UMAP** (a nonlinear neighbour-graph "
+    "embedding, not invertible). Below the plots: how well each keeps neighbours together, the data the "
+    "*d*-dimensional latent remembers (click a point), a walk along one latent direction, generated samples, "
+    "and how the variance of every direction changes through the flow. Start with the shipped digits models "
+    "(8x8 images, 64 dimensions, reduced to 2 or 10), or inspect the flow of the data you chose on the Data "
+    "page. Every computation runs on a button press and is cached."
+)
+
+ss = st.session_state
+insp = ss.setdefault("insp", {"selected": 0, "encoded": None, "umap": None, "generated": None,
+                              "profile": None})
+shipped = {m["name"]: m for m in ic.checkpoints.shipped_models() if m["dataset"] == "digits"}
+
+
+# ------------------------------------------------------------------------------------------- cached work
+@st.cache_resource(show_spinner=False)
+def shipped_flow(path: str) -> ic.InflationaryFlow:
+    """A shipped model, loaded once per server."""
+    return ic.load_flow(path)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def digits_split() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(train X, train labels, held-out X, held-out labels) of the shipped digits models."""
+    X, labels = ic.datasets.load("digits")
+    train, held = reduction.holdout_split(len(X), TRAIN_N, seed=0)
+    return X[train], labels[train], X[held], labels[held]
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def encode_points(flow_key: str, _flow: ic.InflationaryFlow, points_key: str, _X: np.ndarray,
+                  _labels: np.ndarray | None, k: int):
+    """The flow's kept latent and PCA with the same d, with their neighbourhood scores."""
+    torch.set_num_threads(1)  # small batches on a shared machine
+    Z = reduction.latent(_flow, _X)
+    P = reduction.pca_embedding(_flow.basis, _X, Z.shape[1])
+    scores = {"inflationary flow": reduction.neighbourhood(_X, Z, _labels, k),
+              "PCA": reduction.neighbourhood(_X, P, _labels, k)}
+    return Z, P, scores
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def umap_points(points_key: str, _X: np.ndarray, _labels: np.ndarray | None, d: int, k: int):
+    """UMAP with d components of the same points, and its neighbourhood scores."""
+    E = reduction.umap_embedding(_X, d, seed=0)
+    return E, reduction.neighbourhood(_X, E, _labels, k)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def decode(flow_key: str, _flow: ic.InflationaryFlow, Z: np.ndarray) -> np.ndarray:
+    """Kept latents -> data (compressed latent coordinates at 0)."""
+    torch.set_num_threads(1)
+    return reduction.decode_kept(_flow, Z)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def generate(flow_key: str, _flow: ic.InflationaryFlow, n: int, seed: int, prior: str, ref_key: str,
+             _reference: np.ndarray) -> np.ndarray:
+    """n generated points (the empirical prior resamples the reference data's compressed latents)."""
+    torch.set_num_threads(1)
+    return _flow.sample(n, seed=seed, prior=prior, reference=_reference if prior == "empirical" else None)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def profile(flow_key: str, _flow: ic.InflationaryFlow, points_key: str, _X: np.ndarray):
+    """Variance of every eigen-dimension and the participation ratio over the inflation."""
+    torch.set_num_threads(1)
+    return reduction.variance_profile(_flow, _X[:PROFILE_POINTS], n_frames=PROFILE_FRAMES)
+
+
+# ------------------------------------------------------------------------------------------- which flow
+options = list(shipped) + [SESSION]
+source = st.radio(
+    "Flow to inspect", options, horizontal=True, key="insp.source",
+    format_func=lambda o: "Current data and flow of this session" if o == SESSION
+    else f"Shipped digits model, d = {shipped[o]['card']['schedule']['dims_to_keep']}",
+    help="The shipped models were trained on 1,200 digits (about two minutes each on two CPU cores) and are "
+         "shown on the 597 digits they never saw. 'Current' uses the Data, Schedule and Train / Load pages: "
+         "your upload or a built-in dataset, with the exact flow or the network you trained or loaded.")
+
+if source == SESSION:
+    data = state.current_data()
+    basis = adapters.basis_for(data.key, data.X)
+    suggestion = reduction.suggest_dims(basis.eigenvalues) if basis.dim > 1 else None
+    try:
+        schedule = state.current_schedule(basis)
+        active = state.active_flow(data, basis, schedule)
+    except ValueError as err:
+        st.error(f"{err} Fix the schedule or the model on the Schedule and Train / Load pages.")
+        st.stop()
+    flow, flow_key, X_all, labels_all, reference = active.flow, active.key, data.X, data.labels, data.X
+    data_key, title = data.key, f"{data.title} with the {active.label}"
+    with st.expander("How many dimensions to keep?", expanded=not schedule.kept.sum() < basis.dim):
+        if suggestion is None:
+            st.caption("One-dimensional data has nothing to reduce.")
+        else:
+            st.markdown(
+                f"The eigenvalue spectrum of this data suggests **d = {suggestion.by_pr}**: its "
+                "participation ratio, the effective number of dimensions, is "
+                f"{suggestion.participation_ratio:.1f}. Keeping {suggestion.threshold:.0%} of the variance "
+                f"would need d = {suggestion.by_variance} (explained variance counts every small direction, "
+                "the participation ratio weights them by their share). "
+                f"The current schedule: {schedule.describe()}.")
+            d_choice = st.number_input(
+                "Dimensions to keep", min_value=1, max_value=basis.dim - 1, value=suggestion.by_pr,
+                key="insp.d", help="d for a dimension-reducing schedule (the top-d principal directions are "
+                                   "kept). The suggestion is the participation ratio, rounded.")
+            if st.button("Use a reducing schedule with this d", key="insp.use_d",
+                         help="Sets the Schedule page to 'reducing' with this d (inflation gap and end "
+                              "time on auto). The exact flow is used until you train a network on the "
+                              "Train / Load page, with a time budget."):
+                ss.sched = {**ss.sched, "family": "reducing", "dims_to_keep": int(d_choice),
+                            "inflation_gap": None, "t_max": None}
+                ss.flow_source = "exact"
+                st.rerun()
+    if schedule.kept.all():
+        st.info("The current schedule keeps all dimensions (nothing is reduced): the 'latent' is the whole "
+                "Gaussian end state and its reconstruction is the round trip. Choose a d above to reduce.")
+    dim = basis.dim
+    default_image = data.info.get("dataset") == "digits"
+else:
+    entry = shipped[source]
+    flow = shipped_flow(entry["path"])
+    flow_key = f"shipped|{source}|{flow.solver.describe()}"
+    X_train, _, X_all, labels_all = digits_split()
+    reference, data_key = X_train, "digits-held-out"
+    title = f"597 held-out digits with the shipped model {source}"
+    dim, default_image = flow.dim, True
+    q = entry["card"].get("quality", {})
+    st.caption(f"Model card: trained {entry['card']['training']['steps']:,} steps in "
+               f"{entry['card']['training']['seconds']:.0f} s on {entry['card']['training']['device']}; "
+               f"{flow.schedule.describe()}. Held-out round trip max error "
+               f"{q.get('round_trip', {}).get('max_error', float('nan')):.1e} (pixel units 0-16).")
+
+# ------------------------------------------------------------------------------------------- settings
+c1, c2, c3, c4 = st.columns([1, 1, 1, 1.4])
+n_points = c1.number_input(
+    "Points", min_value=50, max_value=min(MAX_POINTS, len(X_all)), value=min(500, len(X_all)), step=50,
+    key="insp.n", help="How many points to encode and embed (a random subset, fixed seed). Encoding costs "
+                       "one ODE solve; trustworthiness and UMAP grow with the square of this number.")
+k = c2.number_input("Neighbours k", min_value=2, max_value=50, value=10, key="insp.k",
+                    help="Neighbourhood size for trustworthiness, continuity and label agreement.")
+shapes = reduction.image_shapes(dim)
+as_image = c3.toggle("Columns are an image", value=default_image and bool(shapes), key="insp.is_image",
+                     disabled=not shapes,
+                     help="Draw each point as an h x w image (rows of pixels, row-major, as numpy stores "
+                          f"them). Only offered when D = {dim} factors as h x w.")
+shape = c4.selectbox("Image height x width", shapes or [(1, dim)], key="insp.shape", disabled=not as_image,
+                     format_func=lambda hw: f"{hw[0]} x {hw[1]}",
+                     help="How the D columns fold into an image: height x width = D.")
+
+rng = np.random.default_rng(0)
+rows = np.sort(rng.choice(len(X_all), int(n_points), replace=False)) if n_points < len(X_all) \
+    else np.arange(len(X_all))
+X = X_all[rows]
+labels = None if labels_all is None else labels_all[rows]
+points_key = f"{data_key}|{n_points}"
+zrange = (float(X_all.min()), float(X_all.max()))
+
+
+def show_rows(values: np.ndarray, captions: list[str], cols: int, chart_key: str, title: str = "") -> None:
+    """Points as an image grid (image data) or as feature profiles."""
+    if as_image:
+        fig = rplots.image_grid(reduction.as_images(values, *shape), cols, captions, title, zrange)
+    else:
+        fig = rplots.profiles(values, captions, title=title)
+    st.plotly_chart(fig, key=chart_key)
+
+
+params = (flow_key, points_key, int(k))
+if st.button("Encode the points", type="primary", key="insp.encode",
+             help="Encode the points with the flow, project them with PCA on the same d and score both. "
+                  "Takes a few seconds; the result is cached."):
+    insp.update(encoded=params, selected=0)
+if insp["encoded"] != params:
+    st.info(f"{title}: press **Encode the points** to see the latent.")
+    st.stop()
+
+with st.spinner("Encoding (one ODE solve per point batch)..."):
+    try:
+        Z, P, scores = encode_points(flow_key, flow, points_key, X, labels, int(k))
+    except ValueError as err:
+        st.error(f"Encoding failed: {err}")
+        st.stop()
+d = Z.shape[1]
+st.subheader(f"{title}: latent d = {d}")
+selected = min(insp["selected"], len(X) - 1)
+
+# ------------------------------------------------------------------------------------------- embeddings
+umap_params = (points_key, d, int(k))
+left, middle, right = st.columns(3)
+with left:
+    latent_fig = rplots.embedding_scatter(Z, labels, "Inflationary flow latent", "latent u", selected)
+    event = st.plotly_chart(latent_fig, key="insp.latent", on_select="rerun", selection_mode="points")
+    try:
+        picked = [p.get("customdata") for p in event["selection"]["points"]]
+    except (KeyError, TypeError):
+        picked = []
+    picked = [int(p[0] if isinstance(p, list) else p) for p in picked if p is not None]
+    if picked and picked[0] != selected and 0 <= picked[0] < len(X):
+        insp["selected"] = selected = picked[0]
+        st.rerun()
+    st.caption("Click a point to see what its latent remembers (below)."
+               + (f" Showing latent coordinates 1-2 of {d}." if d > 2 else ""))
+with middle:
+    st.plotly_chart(rplots.embedding_scatter(P, labels, f"PCA, top {d} axes", "principal axis", selected),
+                    key="insp.pca")
+with right:
+    if insp["umap"] == umap_params:
+        with st.spinner("UMAP..."):
+            E_umap, umap_score = umap_points(points_key, X, labels, d, int(k))
+        scores["UMAP"] = umap_score
+        st.plotly_chart(rplots.embedding_scatter(E_umap, labels, f"UMAP, {d} components", "UMAP", selected),
+                        key="insp.umap")
+    else:
+        st.markdown("**UMAP** builds a graph of each point's nearest neighbours and lays it out in d "
+                    "dimensions. Its first run in a server compiles code for tens of seconds.")
+        if st.button("Compute UMAP", key="insp.umap_button",
+                     help="Embed the same points with UMAP (15 neighbours, min_dist 0.1, seed 0); cached."):
+            with st.spinner("Computing UMAP: the first run compiles numba code (tens of seconds), later runs "
+                            "take a few seconds..."):
+                umap_points(points_key, X, labels, d, int(k))
+            insp["umap"] = umap_params
+            st.rerun()
+
+st.plotly_chart(rplots.neighbourhood_bars(scores), key="insp.scores")
+st.caption(
+    "Trustworthiness: are a point's embedding neighbours also near it in the data (no false neighbours)? "
+    "Continuity: do its data neighbours stay near it in the embedding (no torn neighbourhoods)? k-NN label "
+    "agreement: the share of its embedding neighbours with its own label. All use the original D-dimensional "
+    "data as the reference."
+    + (" No labels in this data, so no label agreement." if labels is None else ""))
+
+# ------------------------------------------------------------------------------------------- images
+st.subheader("What the latent remembers")
+z_sel = Z[selected]
+recon = decode(flow_key, flow, z_sel[None])[0]
+pca_recon = reduction.pca_reconstruct(flow.basis, X[selected:selected + 1], d)[0]
+label_text = "" if labels is None else f" (label {labels[selected]})"
+st.markdown(f"Point {rows[selected]}{label_text}: the original, the flow's reconstruction from its {d} "
+            f"latent coordinates (the other {dim - d} set to 0, their mean, then decoded), and PCA's "
+            f"projection on {d} axes.")
+show_rows(np.stack([X[selected], recon, pca_recon]), ["original", "flow, d dims", "PCA, d dims"], 3,
+          "insp.recon")
+
+st.subheader("Latent traversal")
+t1, t2 = st.columns([1, 3])
+walk_dim = t1.selectbox("Latent direction", list(range(d)), key="insp.walk_dim",
+                        format_func=lambda i: f"latent u{i + 1}",
+                        help="Which kept latent coordinate to vary; the others stay at the selected point's.")
+span = t1.slider("Span (latent sd)", 0.5, 4.0, 2.5, 0.5, key="insp.span",
+                 help="The walk goes from -span to +span standard deviations of that latent coordinate.")
+walk = reduction.traversal(flow, z_sel, int(walk_dim), span=float(span), steps=TRAVERSAL_STEPS)
+with t2:
+    offsets = np.linspace(-span, span, TRAVERSAL_STEPS)
+    show_rows(decode(flow_key, flow, walk), [f"{o:+.1f} sd" for o in offsets], TRAVERSAL_STEPS, "insp.walk")
+    st.caption(f"Decoded along latent u{walk_dim + 1}; the other latent coordinates stay the selected "
+               "point's.")
+
+# ------------------------------------------------------------------------------------------- generation
+st.subheader("Generated samples")
+g1, g2, g3 = st.columns([1, 1, 2])
+prior = g1.radio("Prior of the compressed coordinates", ["gaussian", "empirical"], key="insp.prior",
+                 help="gaussian: N(0, v(T)) on every latent coordinate. empirical: the compressed "
+                      "coordinates of encoded training data, resampled (their true latent distribution is "
+                      "not Gaussian).")
+n_gen = g2.select_slider("Samples", [8, 16, 24, 32, 48], value=24, key="insp.n_gen",
+                         help="How many points to generate (decode from random latents).")
+gen_params = (flow_key, n_gen, prior)
+if g3.button("Generate", key="insp.generate", help="Draw latents and decode them (one ODE solve)."):
+    insp["generated"] = gen_params
+if insp["generated"] == gen_params:
+    with st.spinner("Generating..."):
+        G = generate(flow_key, flow, int(n_gen), 0, prior, data_key, reference)
+    show_rows(G if as_image else G[:8], [""] * len(G) if as_image else [f"sample {i + 1}" for i in range(8)],
+              8, "insp.generated")
+
+# ------------------------------------------------------------------------------------------- variance
+st.subheader("Variance and participation ratio through the flow")
+if st.button("Trace the variance", key="insp.profile",
+             help=f"Inflate {PROFILE_POINTS} of the points and record each eigen-dimension's variance at "
+                  f"{PROFILE_FRAMES} times."):
+    insp["profile"] = (flow_key, points_key)
+if insp["profile"] == (flow_key, points_key):
+    with st.spinner("Inflating..."):
+        prof = profile(flow_key, flow, points_key, X)
+    st.plotly_chart(rplots.variance_through_flow(prof), key="insp.variance")
+    st.caption(f"Kept dimensions grow to the latent's unit scale; compressed ones shrink relative to them. "
+               f"The participation ratio goes from {prof.pr[0]:.1f} (the data) to {prof.pr[-1]:.1f} (the "
+               f"latent; predicted {prof.predicted_pr[-1]:.1f}).")
