@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -52,10 +53,11 @@ class TrainingJob:
         self.progress = progress
         self.history.append((progress.step, progress.loss))
 
-    def _run(self, X: np.ndarray, basis: ic.EigenBasis, schedule: ic.Schedule, data_info: dict) -> None:
+    def _run(self, X: np.ndarray, basis: ic.EigenBasis, schedule: ic.Schedule, data_info: dict,
+             sampler: Callable[[int], np.ndarray] | None) -> None:
         try:
             self.result = training.train(X, basis, schedule, self.config, progress=self._on_progress,
-                                            stop_event=self.stop_event, data_info=data_info)
+                                            stop_event=self.stop_event, data_info=data_info, sampler=sampler)
         except ValueError as err:  # bad settings or a diverged run: the message says what to change
             self.error = str(err)
         except Exception as err:  # noqa: BLE001 - the worker must always report back to the page
@@ -76,8 +78,11 @@ class JobRegistry:
             return len(self._jobs)
 
     def start(self, X: np.ndarray, basis: ic.EigenBasis, schedule: ic.Schedule, config: TrainConfig,
-              data_info: dict, data_title: str) -> TrainingJob:
-        """Start a job in a daemon thread, or raise ServerBusy when the server is at its cap."""
+              data_info: dict, data_title: str,
+              sampler: Callable[[int], np.ndarray] | None = None) -> TrainingJob:
+        """Start a job in a daemon thread, or raise ServerBusy when the server is at its cap.
+
+        ``sampler`` (see ``training.train``) trains on fresh draws of a built-in dataset instead of X."""
         config.check()
         job = TrainingJob(config, data_title, schedule.describe())
         with self._lock:
@@ -85,7 +90,7 @@ class JobRegistry:
             if len(self._jobs) >= self.cap:
                 raise ServerBusy(f"{len(self._jobs)} training jobs are already running on this server (the "
                                  f"limit is {self.cap}); wait for one to finish or use the exact flow.")
-            job.thread = threading.Thread(target=job._run, args=(X, basis, schedule, data_info),
+            job.thread = threading.Thread(target=job._run, args=(X, basis, schedule, data_info, sampler),
                                           name="inflow-training", daemon=True)
             self._jobs.append(job)
             job.thread.start()

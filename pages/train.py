@@ -7,7 +7,7 @@ import torch
 
 import inflow_core as ic
 from explorer import adapters, jobs, layout, state
-from inflow_core import plots
+from inflow_core import plots, quality
 from inflow_core.training import TrainConfig, resolve_device
 
 layout.page_setup("train")
@@ -78,26 +78,39 @@ with tab_train:
         + (["mps"] if torch.backends.mps.is_available() else [])
     c1, c2, c3 = st.columns(3)
     seconds = c1.number_input("Time budget (s)", min_value=1, max_value=1800, value=20, step=5,
-                              key="tr.seconds",
+                              key="tr.seconds", **state.KEEP,
                               help="Training stops after this many seconds (or earlier with Stop). On a "
                                    "laptop CPU, 20-60 s give a usable 2-D model.")
     steps = c1.number_input("Step budget (empty = use time)", min_value=1, max_value=1_000_000, value=None,
-                            step=100, key="tr.steps", placeholder="use the time budget",
+                            step=100, key="tr.steps", **state.KEEP, placeholder="use the time budget",
                             help="Train for exactly this many optimiser steps instead of a time budget.")
-    device = c2.selectbox("Device", devices, key="tr.device",
+    device = c2.selectbox("Device", devices, key="tr.device", **state.KEEP,
                           help=f"Where to train. auto = {resolve_device('auto')} here. The trained model is "
                                "always moved to the CPU (float64) for integration.")
     seed = c2.number_input("Training seed", min_value=0, max_value=2**31 - 1, value=0, key="tr.seed",
+                           **state.KEEP,
                            help="Seed for network weights and training batches: same seed, same model.")
-    width = c3.select_slider("Network width", [32, 64, 128, 256], value=128, key="tr.width",
+    width = c3.select_slider("Network width", [32, 64, 128, 256], value=128, key="tr.width", **state.KEEP,
                              help="Neurons per hidden layer. Wider fits finer detail but trains slower.")
-    depth = c3.select_slider("Residual blocks", [2, 3, 4, 6], value=4, key="tr.depth",
+    depth = c3.select_slider("Residual blocks", [2, 3, 4, 6], value=4, key="tr.depth", **state.KEEP,
                              help="Number of residual blocks (depth) of the network.")
     with st.expander("Optimiser"):
         batch = st.select_slider("Batch size", [256, 512, 1024, 2048, 4096], value=1024, key="tr.batch",
-                                 help="Noisy samples per optimiser step.")
+                                 **state.KEEP, help="Noisy samples per optimiser step.")
         lr = st.select_slider("Learning rate", [5e-4, 1e-3, 2e-3, 4e-3], value=2e-3, key="tr.lr",
-                              help="Peak learning rate (warm-up, then cosine decay).")
+                              **state.KEEP, help="Peak learning rate (warm-up, then cosine decay).")
+    fresh_possible = data.info["dataset"] not in ("upload", "digits")
+    if fresh_possible:
+        source = st.radio(
+            "Training data", ["Fresh draws of the dataset", "Only the loaded points"], horizontal=True,
+            key="tr.source", **state.KEEP,
+            help="Fresh draws: batches come from new samples of the same distribution (same noise), so the "
+                 "network learns the distribution itself, not the sampling error of the loaded points. Only "
+                 "the loaded points: the network learns that finite set, as the exact flow does.")
+    else:
+        source = "Only the loaded points"
+        st.caption("This data is a fixed set (an upload or the digits): the network trains on the loaded "
+                   "points.")
     job = ss.get("job")
     busy = job is not None and job.running
     st.caption(f"Trains for: {data.title}, {schedule.describe()}. One job per session; at most "
@@ -111,7 +124,9 @@ with tab_train:
         try:
             if ss.get("job") is not None and ss.job.running:
                 raise ValueError("A training run is already going in this session: stop it first.")
-            ss.job = jobs.registry().start(data.X, basis, schedule, config, data.info, data.title)
+            sampler = (quality.fresh_sampler(data.info["dataset"], int(seed), data.info.get("noise"))
+                       if fresh_possible and source.startswith("Fresh") else None)
+            ss.job = jobs.registry().start(data.X, basis, schedule, config, data.info, data.title, sampler)
             ss.job_consumed = False
             busy = True  # poll from this run on
         except ValueError as err:

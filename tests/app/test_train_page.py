@@ -54,6 +54,7 @@ def test_training_runs_to_completion_and_is_used(trained):
     model = at.session_state["model"]
     assert model["card"]["training"]["steps"] == 40 and not model["card"]["training"]["stopped"]
     assert model["card"]["data"]["dataset"] == "circles" and model["card"]["data"]["n"] == N
+    assert model["card"]["data"]["fresh_samples"] is True  # built-ins train on fresh draws by default
     assert at.session_state["flow_source"] == "model"
     assert any("finished after 40 steps" in s.value for s in at.success)
     assert at.get("plotly_chart"), "the loss curve is shown"
@@ -90,6 +91,7 @@ def test_model_is_not_used_with_other_data_or_schedule(trained):
 def test_stop_ends_training_early_with_a_usable_model():
     at = train_page()
     at.number_input(key="tr.seconds").set_value(120)
+    at.radio(key="tr.source").set_value("Only the loaded points")
     at.button(key="start_training").click().run()
     deadline = time.monotonic() + 60
     while at.session_state["job"].progress is None and time.monotonic() < deadline:
@@ -98,6 +100,7 @@ def test_stop_ends_training_early_with_a_usable_model():
     at.button(key="stop_training").click().run()
     model = wait_for_model(at, timeout=60)
     assert model["card"]["training"]["stopped"] is True
+    assert model["card"]["data"]["fresh_samples"] is False
     assert model["card"]["training"]["seconds"] < 60
     assert any("stopped early" in s.value for s in at.success)
 
@@ -160,3 +163,15 @@ def test_shipped_model_loads_and_a_mismatch_can_be_resolved(tmp_path, monkeypatc
     assert not at.error
     at.switch_page("pages/flow.py").run()
     assert not at.error and "compute_flow" in [b.key for b in at.button]
+
+
+def test_training_settings_survive_a_visit_to_another_page():
+    at = train_page()
+    at.number_input(key="tr.seconds").set_value(45)
+    at.radio(key="tr.source").set_value("Only the loaded points").run()
+    at.switch_page("pages/schedule.py").run()
+    at.switch_page("pages/train.py").run()
+    assert not at.exception
+    assert at.number_input(key="tr.seconds").value == 45
+    assert at.select_slider(key="tr.width").value == 32
+    assert at.radio(key="tr.source").value == "Only the loaded points"
