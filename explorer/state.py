@@ -33,6 +33,11 @@ _URL_FIELDS = {
 }
 
 
+# Widget keyword arguments that keep a page's settings when the user visits another page and comes back
+# (Streamlit otherwise drops the state of widgets that are not on the current page).
+KEEP = {"persist_state": "session"}
+
+
 @dataclass
 class Data:
     """The data every page works on, with a key that identifies it for caches and model cards."""

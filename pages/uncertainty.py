@@ -148,7 +148,7 @@ with right:
         list(KINDS),
         format_func=KINDS.get,
         index=list(KINDS).index(unc["kind"]),
-        key="unc_kind",
+        key="unc_kind", **state.KEEP,
         help="Isotropic: the same error in every direction. Per axis: different errors along "
         "x1 and x2. Rotated: an ellipse with two sigmas turned by an angle.",
     )
@@ -159,7 +159,7 @@ with right:
         max_value=10 * spread,
         value=float(unc["s1"]),
         format="%.4f",
-        key="unc_s1",
+        key="unc_s1", **state.KEEP,
         help="Standard deviation of the measurement error (along x1, or the ellipse's first axis).",
     )
     if unc["kind"] != "isotropic":
@@ -169,7 +169,7 @@ with right:
             max_value=10 * spread,
             value=float(unc["s2"]),
             format="%.4f",
-            key="unc_s2",
+            key="unc_s2", **state.KEEP,
             help="Standard deviation along x2 (or along the ellipse's second axis).",
         )
     if unc["kind"] == "rotated":
@@ -179,7 +179,7 @@ with right:
             90.0,
             float(unc["angle"]),
             5.0,
-            key="unc_angle",
+            key="unc_angle", **state.KEEP,
             help="Rotation of the ellipse's first axis from the x1 axis.",
         )
     unc["level"] = st.slider(
@@ -188,7 +188,7 @@ with right:
         0.99,
         float(unc["level"]),
         0.01,
-        key="unc_level",
+        key="unc_level", **state.KEEP,
         help="The ellipse drawn contains this probability of the Gaussian "
         "(chi-square quantile with 2 degrees of freedom).",
     )
@@ -199,7 +199,7 @@ with right:
         1000,
         int(unc["samples"]),
         50,
-        key="unc_samples",
+        key="unc_samples", **state.KEEP,
         help="Random draws pushed through the flow per point. More "
         "samples, smaller standard errors, longer wait.",
     )
@@ -209,7 +209,7 @@ with right:
         60,
         int(unc["frames"]),
         5,
-        key="unc_frames",
+        key="unc_frames", **state.KEEP,
         help="Animation frames from t = 0 (data) to t = T (latent).",
     )
 
@@ -304,7 +304,7 @@ unc["centre"][0] = c1.number_input(
     4.0,
     float(unc["centre"][0]),
     0.1,
-    key="unc_c1",
+    key="unc_c1", **state.KEEP,
     help="Latent centre of the credible region (flow coordinates at t = T).",
 )
 unc["centre"][1] = c2.number_input(
@@ -313,7 +313,7 @@ unc["centre"][1] = c2.number_input(
     4.0,
     float(unc["centre"][1]),
     0.1,
-    key="unc_c2",
+    key="unc_c2", **state.KEEP,
     help="Second latent coordinate of the centre.",
 )
 unc["radius"] = c3.slider(
@@ -322,7 +322,7 @@ unc["radius"] = c3.slider(
     3.5,
     float(unc["radius"]),
     0.5,
-    key="unc_radius",
+    key="unc_radius", **state.KEEP,
     help="The region is |(u - centre) / sqrt(v(T))| <= r; centred at 0 it holds "
     "1 - exp(-r^2/2) of the latent Gaussian.",
 )
