@@ -170,7 +170,7 @@ def flow_animation(times: np.ndarray, states: np.ndarray, colors: np.ndarray, co
         fig.update_yaxes(range=ranges[1], autorange=False, title_text=axis_titles[1], **cell)
     fig.update_layout(title={"text": title}, template=_TEMPLATE, height=height, margin={"t": 70, "b": 150},
                       legend={"itemsizing": "constant", "y": 1.0, "yanchor": "top"},
-                      updatemenus=[_play_pause(frame_ms)], sliders=[_time_slider(times)])
+                      updatemenus=[play_pause_buttons(frame_ms)], sliders=[time_slider(times)])
     return fig
 
 
@@ -242,7 +242,8 @@ def play_options(frame_ms: int = 80) -> dict:
             "fromcurrent": True, "mode": "immediate"}
 
 
-def _play_pause(frame_ms: int) -> dict:
+def play_pause_buttons(frame_ms: int) -> dict:
+    """Play / Pause buttons below the plot (frames named "0", "1", ...)."""
     play = play_options(frame_ms)
     pause = {"frame": {"duration": 0, "redraw": False}, "transition": {"duration": 0}, "mode": "immediate"}
     return {"type": "buttons", "direction": "left", "showactive": False, "x": 0.0, "y": _CONTROLS_Y,
@@ -251,7 +252,8 @@ def _play_pause(frame_ms: int) -> dict:
                         {"label": "❚❚ Pause", "method": "animate", "args": [[None], pause]}]}
 
 
-def _time_slider(times: np.ndarray) -> dict:
+def time_slider(times: np.ndarray) -> dict:
+    """A slider over the frames, labelled by their times, beside the Play / Pause buttons."""
     steps = [{"label": f"{t:.2f}", "method": "animate",
               "args": [[str(k)], {"frame": {"duration": 0, "redraw": True}, "mode": "immediate",
                                   "transition": {"duration": 0}}]} for k, t in enumerate(times)]

@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from . import geometry
-from .plots import fixed_ranges, play_options
+from .plots import fixed_ranges, play_pause_buttons, time_slider
 
 LINEAR_COLOUR, SAMPLES_COLOUR, DATA_COLOUR = "#d62728", "#1f77b4", "#b8b8b8"
 SERIES_COLOURS = ["#0072b2", "#e69f00", "#009e73", "#cc79a7", "#d55e00"]
@@ -57,7 +57,7 @@ def propagation_animation(
     background: np.ndarray | None = None,
     axis_titles: tuple[str, str] = ("u1", "u2"),
     title: str = "",
-    height: int = 560,
+    height: int = 620,
 ) -> go.Figure:
     """Ellipses (linearised) and sample clouds (Monte Carlo) moving through the flow, in 2-D flow coordinates.
 
@@ -123,50 +123,15 @@ def propagation_animation(
     everything = np.concatenate(pieces)
     ranges = fixed_ranges(np.percentile(everything, [0.5, 99.5], axis=0)[None], pad=0.1)
     fig = go.Figure(data=traces(0), frames=[go.Frame(data=traces(k), name=f"{k}") for k in range(len(times))])
-    steps = [
-        {
-            "args": [[f"{k}"], {"frame": {"duration": 0, "redraw": False}, "mode": "immediate"}],
-            "label": f"{t:.2f}",
-            "method": "animate",
-        }
-        for k, t in enumerate(times)
-    ]
     fig.update_layout(
         title=title,
         height=height,
-        margin={"l": 10, "r": 10, "t": 50, "b": 10},
+        margin={"l": 10, "r": 10, "t": 80, "b": 140},
         xaxis={"range": ranges[0], "title": axis_titles[0]},
         yaxis={"range": ranges[1], "title": axis_titles[1], "scaleanchor": "x", "scaleratio": 1},
-        legend={"orientation": "h", "y": -0.12},
-        updatemenus=[
-            {
-                "type": "buttons",
-                "showactive": False,
-                "x": 0.0,
-                "y": 1.08,
-                "xanchor": "left",
-                "direction": "left",
-                "buttons": [
-                    {"label": "Play", "method": "animate", "args": [None, play_options(120)]},
-                    {
-                        "label": "Pause",
-                        "method": "animate",
-                        "args": [[None], {"frame": {"duration": 0}, "mode": "immediate"}],
-                    },
-                ],
-            }
-        ],
-        sliders=[
-            {
-                "steps": steps,
-                "currentvalue": {"prefix": "t = "},
-                "x": 0.15,
-                "len": 0.85,
-                "y": 1.1,
-                "yanchor": "bottom",
-                "pad": {"t": 0, "b": 0},
-            }
-        ],
+        legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 1.0, "xanchor": "right"},
+        updatemenus=[play_pause_buttons(120)],
+        sliders=[time_slider(times)],
     )
     return fig
 
