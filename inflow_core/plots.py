@@ -285,12 +285,18 @@ def data_preview(coords: np.ndarray, labels: np.ndarray | None, axis_titles: lis
 
 
 def eigen_spectrum(eigenvalues: np.ndarray, kept: int | None = None) -> go.Figure:
-    """Bar chart of the eigenvalues (log scale) with the participation ratio in the title."""
+    """Bar chart of the eigenvalues with the participation ratio in the title.
+
+    A log axis only when they span more than a factor of 30: bars on a log axis have no zero, so nearly
+    equal eigenvalues would look very different.
+    """
     lam = np.asarray(eigenvalues, dtype=float)
     dims = np.arange(1, lam.size + 1)
     colors = ["#0072B2" if kept is None or i < kept else "#BBBBBB" for i in range(lam.size)]
     fig = go.Figure(go.Bar(x=dims, y=lam, marker_color=colors, name="eigenvalue"))
-    fig.update_yaxes(type="log", title_text="eigenvalue (variance along the axis)")
+    log = lam.min() > 0 and lam.max() / lam.min() > 30
+    fig.update_yaxes(type="log" if log else "linear", rangemode="normal" if log else "tozero",
+                     title_text="eigenvalue (variance along the axis)")
     fig.update_xaxes(title_text="principal direction", dtick=1 if lam.size <= 20 else None)
     pr = participation_ratio(lam)
     fig.update_layout(title={"text": f"Eigenvalues (PR {pr:.2f} of D = {lam.size})"},
@@ -315,7 +321,9 @@ def schedule_curves(schedule: Schedule, n_times: int = 200) -> go.Figure:
                                      legendgroup=f"d{i}", showlegend=(row, col) == (1, 1) and i < shown,
                                      line={"color": _label_color(i) if i < shown else "#BBBBBB",
                                            "dash": "solid" if kept else "dot"}), row=row, col=col)
-        fig.update_yaxes(type=axis, row=row, col=col)
+        # One label per decade when the curves span decades: plotly's 2..9 minor labels collide there.
+        spans_decades = values.max() / values.min() >= 10
+        fig.update_yaxes(type=axis, dtick=1 if spans_decades else None, row=row, col=col)
     fig.add_trace(go.Scatter(x=t, y=schedule.predicted_pr(t), mode="lines", name="PR",
                              line={"color": "#0072B2", "width": 2}, showlegend=False), row=2, col=2)
     fig.update_yaxes(range=[0, dim + 0.5], row=2, col=2)
