@@ -196,6 +196,13 @@ def current_schedule(basis: ic.EigenBasis) -> ic.Schedule:
     return ic.Schedule.create(st.session_state.sched["family"], basis.eigenvalues, **schedule_params())
 
 
+def selection() -> tuple[Data, ic.EigenBasis, ic.Schedule]:
+    """What the pages work on: the current data, its eigenbasis (cached) and the current schedule."""
+    data = current_data()
+    basis = adapters.basis_for(data.key, data.X)
+    return data, basis, current_schedule(basis)
+
+
 def schedule_from_card(card_schedule: dict) -> dict:
     """Session schedule settings that rebuild a model card's schedule exactly (end time pinned)."""
     sched = schedule_defaults(2)

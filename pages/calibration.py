@@ -83,9 +83,7 @@ st.markdown(
 )
 
 ss = st.session_state
-data = state.current_data()
-basis = adapters.basis_for(data.key, data.X)
-schedule = state.current_schedule(basis)
+data, basis, schedule = state.selection()
 exact = adapters.exact_flow(data.X, basis, schedule, ss.solver["tol"], ss.solver["method"])
 dim = basis.dim
 cal = ss.setdefault("cal", {"choices": ["exact", "coarse"], "step": 0.5, "n_test": 2000, "n_boundary": 200})

@@ -21,9 +21,7 @@ st.markdown(
 )
 
 ss = st.session_state
-data = state.current_data()
-basis = adapters.basis_for(data.key, data.X)
-schedule = state.current_schedule(basis)
+data, basis, schedule = state.selection()
 try:
     active = state.active_flow(data, basis, schedule)
 except ValueError as err:

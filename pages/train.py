@@ -6,7 +6,7 @@ import streamlit as st
 import torch
 
 import inflow_core as ic
-from explorer import adapters, jobs, layout, state
+from explorer import jobs, layout, state
 from inflow_core import plots, quality
 from inflow_core.training import TrainConfig, resolve_device
 
@@ -22,9 +22,7 @@ st.markdown(
 )
 
 ss = st.session_state
-data = state.current_data()
-basis = adapters.basis_for(data.key, data.X)
-schedule = state.current_schedule(basis)
+data, basis, schedule = state.selection()
 model = ss.model
 
 

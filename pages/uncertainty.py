@@ -6,7 +6,7 @@ import streamlit as st
 import torch
 
 import inflow_core as ic
-from explorer import adapters, layout, state
+from explorer import layout, state
 from inflow_core import geometry
 from inflow_core import uncertainty_plots as uplots
 
@@ -32,9 +32,7 @@ st.markdown(
 )
 
 ss = st.session_state
-data = state.current_data()
-basis = adapters.basis_for(data.key, data.X)
-schedule = state.current_schedule(basis)
+data, basis, schedule = state.selection()
 try:
     active = state.active_flow(data, basis, schedule)
 except ValueError as err:
