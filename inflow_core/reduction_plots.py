@@ -29,7 +29,7 @@ def embedding_scatter(E: np.ndarray, labels: np.ndarray | None, title: str, axis
     rows = np.arange(len(E))
     groups = [(None, rows)] if labels is None else [(k, rows[labels == k]) for k in np.unique(labels)]
     for k, idx in groups:
-        fig.add_trace(go.Scattergl(
+        fig.add_trace(go.Scatter(  # SVG: clickable points (the page caps N at 2,000)
             x=xy[idx, 0], y=xy[idx, 1], mode="markers", customdata=idx,
             name="points" if k is None else str(k),
             marker={"size": 5, "color": "#4c78a8" if k is None else label_color(int(k)), "opacity": 0.8},

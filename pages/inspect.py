@@ -32,7 +32,9 @@ st.markdown(
 ss = st.session_state
 insp = ss.setdefault("insp", {"selected": 0, "encoded": None, "umap": None, "generated": None,
                               "profile": None})
-shipped = {m["name"]: m for m in ic.checkpoints.shipped_models() if m["dataset"] == "digits"}
+shipped = {m["name"]: m for m in sorted(ic.checkpoints.shipped_models(),
+                                        key=lambda m: m["card"].get("schedule", {}).get("dims_to_keep", 0))
+           if m["dataset"] == "digits"}
 
 
 # ------------------------------------------------------------------------------------------- cached work

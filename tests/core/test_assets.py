@@ -9,7 +9,8 @@ import inflow_core as ic
 from inflow_core import checkpoints, quality
 
 DATASETS = ("circles", "moons", "sine", "swiss_roll", "s_curve")
-MODELS = {m["name"]: m for m in checkpoints.shipped_models()}
+# The toy models of issue 3; the digits models (issue 6) are checked in test_digits_assets.py.
+MODELS = {m["name"]: m for m in checkpoints.shipped_models() if m["dataset"] in DATASETS}
 
 
 def test_every_dataset_and_family_is_shipped_and_small():
