@@ -44,7 +44,8 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--schedule", choices=FAMILIES, default="isotropic")
     t.add_argument("--keep", type=int, default=1, help="dimensions kept by a reducing schedule")
     t.add_argument("--no-fresh", action="store_true",
-                   help="built-in datasets: resample the n training points instead of drawing fresh data")
+                   help="built-in datasets: resample the n training points instead of drawing fresh data "
+                        "(the digits always do)")
     t.add_argument("--out", type=Path, required=True)
     defaults = TrainConfig()
     t.add_argument("--seconds", type=float, default=defaults.seconds, help="time budget")
@@ -116,7 +117,8 @@ def _training_data(args):
     if args.dataset:
         X, _ = datasets.load(args.dataset, n=args.n, seed=args.seed)
         info = {"dataset": args.dataset, "n": len(X), "seed": args.seed, "noise": None}
-        sampler = None if args.no_fresh else quality.fresh_sampler(args.dataset, args.seed)
+        fresh = not args.no_fresh and args.dataset not in quality.FIXED_DATASETS
+        sampler = quality.fresh_sampler(args.dataset, args.seed) if fresh else None
         return X, info, sampler
     raw = args.data.read_bytes()
     table = datasets.load_table(raw, args.data.name)

@@ -23,6 +23,7 @@ from .flow import InflationaryFlow
 from .metrics import energy_distance, round_trip_error
 from .schedules import Schedule
 
+FIXED_DATASETS = ("digits",)  # a fixed collection: there are no fresh draws to train on
 FRESH_SEEDS = 1_000_000
 HELD_OUT_SEEDS = 100_000_000
 
@@ -30,8 +31,8 @@ HELD_OUT_SEEDS = 100_000_000
 def fresh_sampler(dataset: str, seed: int = 0, noise: float | None = None) -> Callable[[int], np.ndarray]:
     """sampler(k) -> the k-th chunk of fresh training data of a built-in dataset (for ``train``)."""
     meta = datasets.info(dataset)
-    if dataset == "digits":
-        raise ValueError("The digits are a fixed set of 1,797 images: there are no fresh draws to train on.")
+    if dataset in FIXED_DATASETS:
+        raise ValueError(f"{dataset} is a fixed set of samples: there are no fresh draws to train on.")
 
     def sampler(k: int) -> np.ndarray:
         return datasets.load(dataset, n=meta.max_n, seed=FRESH_SEEDS + 10_000 * seed + k, noise=noise)[0]

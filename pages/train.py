@@ -97,7 +97,7 @@ with tab_train:
                                  **state.KEEP, help="Noisy samples per optimiser step.")
         lr = st.select_slider("Learning rate", [5e-4, 1e-3, 2e-3, 4e-3], value=2e-3, key="tr.lr",
                               **state.KEEP, help="Peak learning rate (warm-up, then cosine decay).")
-    fresh_possible = data.info["dataset"] not in ("upload", "digits")
+    fresh_possible = data.info["dataset"] not in ("upload", *quality.FIXED_DATASETS)
     if fresh_possible:
         source = st.radio(
             "Training data", ["Fresh draws of the dataset", "Only the loaded points"], horizontal=True,

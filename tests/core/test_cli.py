@@ -23,6 +23,7 @@ def test_train_sample_encode(tmp_path, capsys):
     flow = ic.load_flow(model)
     assert flow.schedule.family == "reducing" and flow.schedule.dims_to_keep == 1
     assert flow.card["data"]["dataset"] == "circles" and flow.card["training"]["steps"] == 20
+    assert flow.card["data"]["fresh_samples"] is True
     assert main(["sample", "--model", str(model), "--n", "64", "--out", str(tmp_path / "s.npy")]) == 0
     samples = np.load(tmp_path / "s.npy")
     assert samples.shape == (64, 2) and np.isfinite(samples).all()
@@ -32,6 +33,15 @@ def test_train_sample_encode(tmp_path, capsys):
     latents = np.loadtxt(tmp_path / "u.csv", delimiter=",")
     np.testing.assert_allclose(latents, flow.encode(samples[:10]), rtol=1e-9, atol=1e-9)
     assert "saved" in capsys.readouterr().out
+
+
+def test_digits_train_on_their_fixed_set(tmp_path):
+    model = tmp_path / "d.safetensors"
+    assert main(["train", "--dataset", "digits", "--schedule", "reducing", "--keep", "2", "--steps", "2",
+                 "--width", "16", "--depth", "1", "--batch-size", "64", "--device", "cpu",
+                 "--out", str(model)]) == 0
+    card = ic.load_flow(model).card
+    assert card["data"]["fresh_samples"] is False and card["data"]["dim"] == 64
 
 
 def test_user_errors_exit_with_a_message(tmp_path, capsys):
