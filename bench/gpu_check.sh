@@ -6,31 +6,34 @@
 #      network is launch-bound on a GPU, so a larger batch costs little extra time per step), with the
 #      iid floor, the exact empirical flow, the released-recipe baseline, the 20,000-point comparison,
 #      and circles reduced to 1 dimension.
-# It installs nothing: it needs a CUDA build of torch already present (`pip install torch==2.13.0`
-# from the CUDA index on the GPU machine). Paste the output into bench/RESULTS.md.
+# It installs nothing: it needs a CUDA build of torch (>= 2.10), torchdiffeq, safetensors, scikit-learn,
+# pandas and tqdm already present, as the lent H200 image has them (its interpreter is python3; set
+# PYTHON to use another). On the device tool: `bash bench/gpu_check.sh 2>&1 | tee $OUT/gpu_check.log`.
+# Paste the output into bench/RESULTS.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
-python - <<'PY'
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
+PY=${PYTHON:-python3}
+"$PY" - <<'PY'
 import torch
 assert torch.cuda.is_available(), "needs a CUDA GPU and a CUDA build of torch"
 print("torch", torch.__version__, "on", torch.cuda.get_device_name(), "x", torch.cuda.device_count())
 PY
 date -u; uptime
 out=$(mktemp -d)
-python -m inflow_core train --dataset circles --schedule isotropic --device cuda --seconds 5 \
+"$PY" -m inflow_core train --dataset circles --schedule isotropic --device cuda --seconds 5 \
     --out "$out/circles_cuda_5s.safetensors"
-python - "$out/circles_cuda_5s.safetensors" <<'PY'
+"$PY" - "$out/circles_cuda_5s.safetensors" <<'PY'
 import json, sys
 import inflow_core as ic
 print(json.dumps(ic.load_flow(sys.argv[1]).card["training"], indent=1))
 PY
-gpus=$(python -c "import torch; print(torch.cuda.device_count())")
+gpus=$("$PY" -c "import torch; print(torch.cuda.device_count())")
 if [ "$gpus" -gt 1 ]; then
     torchrun --standalone --nproc_per_node="$gpus" -m inflow_core train --dataset circles --device cuda \
         --seconds 5 --batch-size $((1024 * gpus)) --out "$out/circles_ddp.safetensors"
 fi
-python -m pytest -q -m gpu tests/core
+"$PY" -m pytest -q -m gpu tests/core
 for batch in 1024 8192; do
-    python bench/train_quality.py --device cuda --budgets 2.5 5 --main 5 --batch-size "$batch"
+    "$PY" bench/train_quality.py --device cuda --budgets 2.5 5 --main 5 --batch-size "$batch"
 done
