@@ -21,7 +21,7 @@ def label_color(k: int) -> str:
 
 
 def embedding_scatter(E: np.ndarray, labels: np.ndarray | None, title: str, axis_prefix: str,
-                      selected: int | None = None, height: int = 380) -> go.Figure:
+                      selected: int | None = None, height: int = 460) -> go.Figure:
     """2-D scatter of an embedding (first two coordinates), coloured by label; row index as customdata."""
     E = np.asarray(E, dtype=np.float32)
     xy = E[:, :2] if E.shape[1] >= 2 else np.c_[E[:, 0], np.zeros(len(E), np.float32)]
@@ -40,7 +40,8 @@ def embedding_scatter(E: np.ndarray, labels: np.ndarray | None, title: str, axis
                                                            "line": {"color": "black", "width": 2.5}}))
     second = f"{axis_prefix} 2" if E.shape[1] >= 2 else ""
     fig.update_layout(title=title, height=height, margin={"l": 10, "r": 10, "t": 40, "b": 10},
-                      xaxis_title=f"{axis_prefix} 1", yaxis_title=second, legend={"itemsizing": "constant"},
+                      xaxis_title=f"{axis_prefix} 1", yaxis_title=second,
+                      legend={"itemsizing": "constant", "orientation": "h", "y": -0.22, "font": {"size": 11}},
                       clickmode="event+select", dragmode="select")
     return fig
 
@@ -71,7 +72,7 @@ def image_grid(images: np.ndarray, cols: int, captions: list[str] | None = None,
         fig.add_annotation(x=c * (w + 1) + (w - 1) / 2, y=r * (h + 1) + h - 0.2, text=text, showarrow=False,
                            yanchor="top", font={"size": 11})
     rows = -(-n // cols)
-    cell = 62 if w <= 16 else 40
+    cell = 80 if w <= 16 else 40   # pixels per image row of small images (8 x 8 digits)
     fig.update_layout(title=title, height=height or int(40 + rows * cell * (h / w) + 18 * bool(captions)),
                       margin={"l": 5, "r": 5, "t": 35 if title else 5, "b": 18 if captions else 5},
                       plot_bgcolor="#f0f2f6")

@@ -149,7 +149,7 @@ else:
     flow_key = f"shipped|{source}|{flow.solver.describe()}"
     X_train, _, X_all, labels_all = digits_split()
     reference, data_key = X_train, "digits-held-out"
-    title = f"597 held-out digits with the shipped model {source}"
+    title = f"Held-out digits with the shipped model {source}"
     dim, default_image = flow.dim, True
     q = entry["card"].get("quality", {})
     st.caption(f"Model card: trained {entry['card']['training']['steps']:,} steps in "
@@ -208,7 +208,7 @@ with st.spinner("Encoding (one ODE solve per point batch)..."):
         st.error(f"Encoding failed: {err}")
         st.stop()
 d = Z.shape[1]
-st.subheader(f"{title}: latent d = {d}")
+st.subheader(f"{title}: {len(X):,} points, latent d = {d}")
 selected = min(insp["selected"], len(X) - 1)
 
 # ------------------------------------------------------------------------------------------- embeddings
@@ -296,7 +296,7 @@ with t2:
 # ------------------------------------------------------------------------------------------- generation
 st.subheader("Generated samples")
 g1, g2, g3 = st.columns([1, 1, 2])
-prior = g1.radio("Prior of the compressed coordinates", ["gaussian", "empirical"], key="insp.prior",
+prior = g1.radio("Prior of the compressed coordinates", ["empirical", "gaussian"], key="insp.prior",
                  help="gaussian: N(0, v(T)) on every latent coordinate. empirical: the compressed "
                       "coordinates of encoded training data, resampled (their true latent distribution is "
                       "not Gaussian).")
