@@ -238,6 +238,9 @@ with right:
         scores["UMAP"] = umap_score
         st.plotly_chart(rplots.embedding_scatter(E_umap, labels, f"UMAP, {d} components", "UMAP", selected),
                         key="insp.umap")
+    elif d == dim:
+        st.markdown("**UMAP** is a reduction; this flow keeps all dimensions, so there is nothing to compare "
+                    "it with. Choose a reducing schedule to compare.")
     else:
         st.markdown("**UMAP** builds a graph of each point's nearest neighbours and lays it out in d "
                     "dimensions. Its first run in a server compiles code for tens of seconds.")
