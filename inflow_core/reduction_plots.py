@@ -117,8 +117,9 @@ def variance_through_flow(profile: VarianceProfile, max_dims: int = 64) -> go.Fi
                         subplot_titles=("Variance per eigen-dimension (log10)", "Participation ratio"))
     dims = min(max_dims, profile.variances.shape[1])
     labels = [f"{i + 1}{' (kept)' if profile.kept[i] else ''}" for i in range(dims)]
-    # Constant features (e.g. always-blank pixels) have zero variance: floor 12 decades below the largest.
-    variances = np.maximum(profile.variances[:, :dims], 1e-12 * profile.variances.max())
+    # Constant features (e.g. always-blank pixels) have ~zero variance: floor them 6 decades below the largest
+    # (the eigenvalue floor of basis.py), so they do not stretch the colour scale.
+    variances = np.maximum(profile.variances[:, :dims], 1e-6 * profile.variances.max())
     fig.add_trace(go.Heatmap(z=np.log10(variances.T), x=profile.times, y=labels,
                              colorscale="Viridis", colorbar={"title": "log10 var", "x": 0.55, "len": 0.9},
                              hovertemplate="t %{x:.2f}, dim %{y}: log10 var %{z:.2f}<extra></extra>"), 1, 1)

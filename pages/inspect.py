@@ -155,7 +155,8 @@ else:
     st.caption(f"Model card: trained {entry['card']['training']['steps']:,} steps in "
                f"{entry['card']['training']['seconds']:.0f} s on {entry['card']['training']['device']}; "
                f"{flow.schedule.describe()}. Held-out round trip max error "
-               f"{q.get('round_trip', {}).get('max_error', float('nan')):.1e} (pixel units 0-16).")
+               f"{q.get('round_trip', {}).get('max_error', float('nan')):.1e} (pixel units 0-16). The "
+               "model brings its own data: the sidebar's selection applies to 'Current data and flow' only.")
 
 # ------------------------------------------------------------------------------------------- settings
 c1, c2, c3, c4 = st.columns([1, 1, 1, 1.4])
