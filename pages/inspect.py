@@ -32,6 +32,22 @@ st.markdown(
 ss = st.session_state
 insp = ss.setdefault("insp", {"selected": 0, "encoded": None, "umap": None, "generated": None,
                               "profile": None})
+widgets = insp.setdefault("widgets", {})
+
+
+def persist(name: str, default, scope: str = "", valid=lambda value: True) -> dict:
+    """``key`` and ``on_change`` for a widget whose value must survive page switches (Streamlit drops the
+    keys of widgets on pages not shown); ``scope`` keeps one value per data set."""
+    key, stored = f"insp.{name}", f"{name}|{scope}"
+    saved = widgets.get(stored, default)
+    ss[key] = saved if valid(saved) else default
+
+    def store() -> None:
+        widgets[stored] = ss[key]
+
+    return {"key": key, "on_change": store}
+
+
 shipped = {m["name"]: m for m in sorted(ic.checkpoints.shipped_models(),
                                         key=lambda m: m["card"].get("schedule", {}).get("dims_to_keep", 0))
            if m["dataset"] == "digits"}
@@ -96,7 +112,7 @@ def profile(flow_key: str, _flow: ic.InflationaryFlow, points_key: str, _X: np.n
 # ------------------------------------------------------------------------------------------- which flow
 options = list(shipped) + [SESSION]
 source = st.radio(
-    "Flow to inspect", options, horizontal=True, key="insp.source",
+    "Flow to inspect", options, horizontal=True, **persist("source", options[0], valid=options.__contains__),
     format_func=lambda o: "Current data and flow of this session" if o == SESSION
     else f"Shipped digits model, d = {shipped[o]['card']['schedule']['dims_to_keep']}",
     help="The shipped models were trained on 1,200 digits (about two minutes each on two CPU cores) and are "
@@ -161,17 +177,21 @@ else:
 # ------------------------------------------------------------------------------------------- settings
 c1, c2, c3, c4 = st.columns([1, 1, 1, 1.4])
 n_points = c1.number_input(
-    "Points", min_value=50, max_value=min(MAX_POINTS, len(X_all)), value=min(500, len(X_all)), step=50,
-    key="insp.n", help="How many points to encode and embed (a random subset, fixed seed). Encoding costs "
+    "Points", min_value=50, max_value=min(MAX_POINTS, len(X_all)), step=50,
+    **persist("n", min(500, len(X_all)), data_key, lambda v: 50 <= v <= min(MAX_POINTS, len(X_all))),
+    help="How many points to encode and embed (a random subset, fixed seed). Encoding costs "
                        "one ODE solve; trustworthiness and UMAP grow with the square of this number.")
-k = c2.number_input("Neighbours k", min_value=2, max_value=50, value=10, key="insp.k",
+k = c2.number_input("Neighbours k", min_value=2, max_value=50, **persist("k", 10),
                     help="Neighbourhood size for trustworthiness, continuity and label agreement.")
 shapes = reduction.image_shapes(dim)
-as_image = c3.toggle("Columns are an image", value=default_image and bool(shapes), key="insp.is_image",
-                     disabled=not shapes,
+shape_options = shapes or [(1, dim)]
+as_image = c3.toggle("Columns are an image", disabled=not shapes,
+                     **persist("is_image", default_image and bool(shapes), data_key,
+                               lambda v: bool(shapes) or not v),
                      help="Draw each point as an h x w image (rows of pixels, row-major, as numpy stores "
                           f"them). Only offered when D = {dim} factors as h x w.")
-shape = c4.selectbox("Image height x width", shapes or [(1, dim)], key="insp.shape", disabled=not as_image,
+shape = c4.selectbox("Image height x width", shape_options, disabled=not as_image,
+                     **persist("shape", shape_options[0], data_key, shape_options.__contains__),
                      format_func=lambda hw: f"{hw[0]} x {hw[1]}",
                      help="How the D columns fold into an image: height x width = D.")
 

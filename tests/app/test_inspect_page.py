@@ -4,6 +4,7 @@ one) and on an uploaded 20-dimensional CSV shown as 5 x 4 images; nothing heavy 
 import base64
 import json
 import re
+import time
 from pathlib import Path
 
 import numpy as np
@@ -121,7 +122,8 @@ def test_shipped_digits_model_with_mocked_umap(monkeypatch):
     assert array(measured["y"])[-1] == pytest.approx(array(predicted["y"])[-1], rel=0.2)
 
 
-def test_uploaded_20_dimensional_csv_as_images():
+def upload_20d() -> tuple[AppTest, np.ndarray]:
+    """A session whose data is an uploaded CSV: 150 rows, 20 numeric columns (3 clusters), a label column."""
     rng = np.random.default_rng(4)
     centres = rng.standard_normal((3, 20)) * 3
     labels = np.repeat(np.arange(3), 50)
@@ -134,6 +136,11 @@ def test_uploaded_20_dimensional_csv_as_images():
     at.text_input(key="w.label_column").set_value("cls").run()
     at.file_uploader(key="w.upload").set_value(("table.csv", "\n".join(lines).encode(), "text/csv")).run()
     clean(at)
+    return at, X
+
+
+def test_uploaded_20_dimensional_csv_as_images():
+    at, X = upload_20d()
     at.switch_page("pages/inspect.py").run()
     at.radio(key="insp.source").set_value("session").run()
     clean(at)
@@ -172,3 +179,31 @@ def test_real_umap_on_500_digits():
     # UMAP keeps the digits' neighbourhoods far better than a 2-D linear projection (measured ~0.98 vs ~0.82).
     assert bars["UMAP"][0] > bars["PCA"][0] + 0.05
     assert bars["UMAP"][2] > 0.8                              # neighbours share the label
+
+
+def test_uploaded_csv_with_a_network_trained_on_the_train_page():
+    # The whole own-data path: upload, take the suggested d, train in the background, inspect the model.
+    at, X = upload_20d()
+    at.switch_page("pages/inspect.py").run()
+    at.radio(key="insp.source").set_value("session").run()
+    at.button(key="insp.use_d").click().run()
+    d = at.session_state["sched"]["dims_to_keep"]
+    at.switch_page("pages/train.py").run()
+    at.select_slider(key="tr.width").set_value(32)
+    at.select_slider(key="tr.depth").set_value(2)
+    at.select_slider(key="tr.batch").set_value(256)
+    at.number_input(key="tr.steps").set_value(40)
+    at.button(key="start_training").click().run()
+    clean(at)
+    deadline = time.monotonic() + 120
+    while at.session_state["model"] is None and time.monotonic() < deadline:
+        time.sleep(0.5)
+        at.run()
+    assert at.session_state["model"]["card"]["data"]["dataset"] == "upload"
+    at.switch_page("pages/inspect.py").run()
+    at.number_input(key="insp.n").set_value(100).run()
+    at.button(key="insp.encode").click().run()
+    clean(at)
+    heading = at.subheader[0].value
+    assert "learned network" in heading and f"latent d = {d}" in heading, heading
+    assert len(chart(at, "insp.scores")["data"]) == 2
