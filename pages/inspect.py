@@ -115,7 +115,7 @@ source = st.radio(
     "Flow to inspect", options, horizontal=True, **persist("source", options[0], valid=options.__contains__),
     format_func=lambda o: "Current data and flow of this session" if o == SESSION
     else f"Shipped digits model, d = {shipped[o]['card']['schedule']['dims_to_keep']}",
-    help="The shipped models were trained on 1,200 digits (about two minutes each on two CPU cores) and are "
+    help="The shipped models were trained on 1,200 digits (81 and 99 s on two shared CPU cores) and are "
          "shown on the 597 digits they never saw. 'Current' uses the Data, Schedule and Train / Load pages: "
          "your upload or a built-in dataset, with the exact flow or the network you trained or loaded.")
 
