@@ -5,7 +5,7 @@ import streamlit as st
 import torch
 
 import inflow_core as ic
-from explorer import adapters, layout, state
+from explorer import layout, state
 from inflow_core import reduction
 from inflow_core import reduction_plots as rplots
 
@@ -120,15 +120,13 @@ source = st.radio(
          "your upload or a built-in dataset, with the exact flow or the network you trained or loaded.")
 
 if source == SESSION:
-    data = state.current_data()
-    basis = adapters.basis_for(data.key, data.X)
-    suggestion = reduction.suggest_dims(basis.eigenvalues) if basis.dim > 1 else None
     try:
-        schedule = state.current_schedule(basis)
+        data, basis, schedule = state.selection()
         active = state.active_flow(data, basis, schedule)
     except ValueError as err:
         st.error(f"{err} Fix the schedule or the model on the Schedule and Train / Load pages.")
         st.stop()
+    suggestion = reduction.suggest_dims(basis.eigenvalues) if basis.dim > 1 else None
     flow, flow_key, X_all, labels_all, reference = active.flow, active.key, data.X, data.labels, data.X
     data_key, title = data.key, f"{data.title} with the {active.label}"
     with st.expander("How many dimensions to keep?", expanded=not schedule.kept.sum() < basis.dim):
