@@ -221,15 +221,15 @@ def reliability_figure(tables: dict[str, pd.DataFrame], height: int = 440) -> go
     fig.update_layout(
         height=height,
         margin={"l": 10, "r": 10, "t": 40, "b": 10},
-        title="Reliability: measured vs nominal coverage (bars: 1 standard error)",
+        title="Reliability: measured vs nominal coverage",
         xaxis_title="nominal coverage (chi-square), %",
-        yaxis_title="measured coverage, %",
-        legend={"orientation": "h", "y": -0.2},
+        yaxis_title="measured coverage, % (bars: 1 SE)",
+        legend={"orientation": "h", "y": -0.18, "yanchor": "top"},
     )
     return fig
 
 
-def residual_figure(tables: dict[str, pd.DataFrame], height: int = 320) -> go.Figure:
+def residual_figure(tables: dict[str, pd.DataFrame], height: int = 440) -> go.Figure:
     """Coverage change per radius: moved counts minus initial (the map's folds, free of test-point
     sampling) and encoded data minus nominal (does the flow send data to the latent Gaussian?)."""
     fig = go.Figure()
@@ -258,7 +258,7 @@ def residual_figure(tables: dict[str, pd.DataFrame], height: int = 320) -> go.Fi
         title="Coverage errors per radius (percentage points)",
         xaxis_title="Mahalanobis radius r",
         yaxis_title="difference",
-        legend={"orientation": "h", "y": -0.3},
+        legend={"orientation": "h", "y": -0.4, "yanchor": "top"},
     )
     return fig
 
