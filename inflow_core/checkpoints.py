@@ -88,6 +88,13 @@ def load_flow(path_or_bytes, device: str = "cpu", dim: int | None = None) -> Inf
     return flow
 
 
+def save_asset(flow: InflationaryFlow, card: dict, name: str, directory=ASSETS) -> None:
+    """Write a shipped model as ``name.safetensors`` plus its card as readable ``name.json``."""
+    directory = Path(directory)
+    save_flow(flow, directory / f"{name}.safetensors", card)
+    (directory / f"{name}.json").write_text(json.dumps(card, indent=1) + "\n")
+
+
 def shipped_models() -> list[dict]:
     """The pretrained models in assets/models: name, dataset, family, path and card of each."""
     models = []

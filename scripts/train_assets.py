@@ -11,7 +11,6 @@ empirical flow of the 2,000 training points, round trip with NFE).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -44,8 +43,7 @@ def build(dataset: str, family: str, steps: int, out_dir: Path) -> dict:
     card["quality"]["seconds"] = round(time.perf_counter() - start, 1)
     card["script"] = "scripts/train_assets.py"
     name = f"{dataset}_{family}"
-    ic.save_flow(result.flow, out_dir / f"{name}.safetensors", card)
-    (out_dir / f"{name}.json").write_text(json.dumps(card, indent=1) + "\n")
+    ic.checkpoints.save_asset(result.flow, card, name, out_dir)
     return card
 
 

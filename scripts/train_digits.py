@@ -13,7 +13,6 @@ Writes assets/models/digits_reducing<d>.safetensors (card embedded) and the card
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -59,8 +58,7 @@ def build(d: int, steps: int, width: int, out_dir: Path) -> dict:
     card = dict(result.card, quality=figures, script="scripts/train_digits.py",
                 load_average=round(os.getloadavg()[0], 2))
     name = f"digits_reducing{d}"
-    ic.save_flow(result.flow, out_dir / f"{name}.safetensors", card)
-    (out_dir / f"{name}.json").write_text(json.dumps(card, indent=1) + "\n")
+    ic.checkpoints.save_asset(result.flow, card, name, out_dir)
     return card
 
 

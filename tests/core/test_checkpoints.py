@@ -64,6 +64,16 @@ def test_bytes_round_trip_and_explicit_card(saved):
     assert other.card == {"x": 1}
 
 
+def test_asset_is_a_model_plus_its_readable_card(tmp_path, saved):
+    flow, X, _ = saved
+    card = {"data": {"dataset": "gaussian"}, "quality": {"energy": 1e-3}}
+    checkpoints.save_asset(flow, card, "toy", tmp_path)
+    assert json.loads((tmp_path / "toy.json").read_text()) == card
+    loaded = ic.load_flow(tmp_path / "toy.safetensors")
+    assert loaded.card == card
+    np.testing.assert_array_equal(loaded.encode(X[:5]), flow.encode(X[:5]))
+
+
 def test_pickle_file_is_refused_without_unpickling(tmp_path):
     class Boom:
         def __reduce__(self):
