@@ -12,7 +12,7 @@ import inflow_core as ic
 from explorer import navigation
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
-PAGES = ["pages/data.py", "pages/schedule.py", "pages/train.py", "pages/flow.py"]
+PAGES = [page.path for page in navigation.PAGES]  # every page in the menu
 # Small data keeps the suite fast; digits (64-D) exercises the dimension picker.
 SMALL_N = 200
 
@@ -62,6 +62,7 @@ def test_every_page_with_every_dataset(name):
         at.switch_page(page).run()
         assert_clean(at)
         assert not at.error, (page, [e.value for e in at.error])
+    at.switch_page("pages/flow.py").run()
     spec = compute_flow(at)
     assert len(spec["frames"]) >= 30
     dim = ic.datasets.info(name).dim
