@@ -69,17 +69,20 @@ class FlowResult:
 @st.cache_data(max_entries=24, show_spinner=False)
 def flow_result(flow_key: str, _flow: ic.InflationaryFlow, _X: np.ndarray, _labels: np.ndarray | None,
                 direction: str, n_particles: int, n_frames: int, seed: int, prior: str,
-                round_trip: bool = True) -> FlowResult:
+                round_trip: bool = True, blur: bool = False) -> FlowResult:
     """Integrate the flow for an animation; cached by ``flow_key`` (data, schedule, model, solver) and
-    the animation settings. Inflate animates a random subset of the data; generate animates draws from
-    the latent prior. The round trip (optional: it doubles the cost) integrates the end states back and
-    compares them with the start."""
+    the animation settings. Inflate animates a random subset of the data (``blur``: plus the initial
+    noise, i.e. draws from the flow's t = 0 distribution); generate animates draws from the latent prior.
+    The round trip (optional: it doubles the cost) integrates the end states back and compares them with
+    the start."""
     torch.set_num_threads(1)  # small batches: one thread is fastest and leaves a core for other users
     rng = np.random.default_rng(seed)
     labels, round_trip_text = None, "not computed"
     if direction == "inflate":
         keep = np.sort(rng.choice(len(_X), size=min(n_particles, len(_X)), replace=False))
         start, labels = _X[keep], (None if _labels is None else _labels[keep])
+        if blur:
+            start = _flow.initial_draws(start, seed=seed)
         traj = _flow.trajectory(start, "inflate", n_frames=n_frames)
         if round_trip:
             error = ic.metrics.round_trip_error(start, _flow.decode(traj.states[-1]))

@@ -22,7 +22,7 @@ DEFAULT_DATASET = "circles"
 SOLVER_DEFAULTS = {"method": "dopri5", "tol": 1e-5}
 # Flow page view settings, kept in the session so a computed animation is found again after a page switch.
 VIEW_DEFAULTS = {"direction": "inflate", "particles": 1000, "frames": 60, "colour": "label",
-                 "prior": "gaussian", "three_d": True, "dims": [0, 1], "trails": 0}
+                 "prior": "gaussian", "three_d": True, "dims": [0, 1], "trails": 0, "blur": True}
 # URL parameter -> (state group, field, parser). Keep the names short: they end up in shared links.
 _URL_FIELDS = {
     "dataset": ("data", "dataset", str), "n": ("data", "n", int), "seed": ("data", "seed", int),

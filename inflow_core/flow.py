@@ -247,6 +247,17 @@ class InflationaryFlow:
             U[:, compressed] = latents[rng.integers(0, len(latents), n)][:, compressed]
         return U
 
+    def initial_draws(self, X, seed: int = 0) -> np.ndarray:
+        """Draws from the flow's t = 0 distribution in data space: each point of X plus N(0, C(0)) in
+        eigen-coordinates. The flow maps this distribution (not the bare points, which are its
+        centres) onto the latent Gaussian, so these draws show the predicted spread at every time."""
+        X = as_points(X, dim=self.dim)
+        return self.basis.from_eigen(self._blur(self.basis.to_eigen(X), seed))
+
+    def _blur(self, Y: np.ndarray, seed: int) -> np.ndarray:
+        rng = np.random.default_rng(seed + 1)
+        return Y + rng.standard_normal(Y.shape) * np.sqrt(self.schedule.noise(0.0))
+
     def encode_reference(self, reference=None, seed: int = 0, **solver) -> np.ndarray:
         """Encode draws from the flow's t = 0 distribution around the reference points."""
         if reference is None:
@@ -256,10 +267,8 @@ class InflationaryFlow:
             Y = ref.detach().cpu().numpy().astype(np.float64)
         else:
             Y = self.basis.to_eigen(reference)
-        rng = np.random.default_rng(seed + 1)
-        Y = Y + rng.standard_normal(Y.shape) * np.sqrt(self.schedule.noise(0.0))
-        states, _ = self.integrate(Y * self.schedule.scale(0.0), np.array([0.0, self.schedule.t_max]),
-                                   "inflate", **solver)
+        states, _ = self.integrate(self._blur(Y, seed) * self.schedule.scale(0.0),
+                                   np.array([0.0, self.schedule.t_max]), "inflate", **solver)
         return states[-1]
 
     def sample(self, n: int, seed: int = 0, prior: str = "gaussian", eps: float | None = None,

@@ -69,7 +69,14 @@ c1.select_slider("Solver tolerance", TOLERANCES, format_func=lambda v: f"{v:.0e}
                  help="Relative and absolute error the adaptive solver (dopri5) allows per step, per point "
                       "and dimension. Tighter = more accurate and more field evaluations.",
                  **state.bind("solver", "tol"))
-prior = "gaussian"
+prior, blur = "gaussian", False
+if direction == "inflate":
+    blur = c2.toggle("Add the initial noise", **state.bind("view", "blur"),
+                     help="On (default): start each particle at its data point plus the flow's initial "
+                          "noise c(0), a tiny blur. The flow is built for this blurred distribution; the "
+                          "bare points are its centres, and under the exact flow they barely move until the "
+                          "noise reaches their neighbours, so their spread stays below the prediction in "
+                          "high dimensions.")
 if direction == "generate":
     prior = c2.radio("Latent prior", ["gaussian", "empirical"], horizontal=True,
                      **state.bind("view", "prior"),
@@ -97,7 +104,7 @@ trails = c4.slider("Trails", 0, 10, **state.bind("view", "trails"),
 
 budget = plots.payload_particles(n_frames, len(dims))
 shown = min(n_particles, budget, len(data.X) if direction == "inflate" else n_particles)
-params = (active.key, direction, shown, n_frames, ss.data["seed"], prior)
+params = (active.key, direction, shown, n_frames, ss.data["seed"], prior, blur)
 result = ss.results.get(params)
 if result is None:
     st.info(f"Press **Compute the flow** to integrate {shown:,} particles over {n_frames} frames with the "
@@ -107,7 +114,7 @@ if result is None:
         with st.spinner("Integrating the flow..."):
             try:
                 result = adapters.flow_result(active.key, active.flow, data.X, data.labels, direction, shown,
-                                              n_frames, ss.data["seed"], prior)
+                                              n_frames, ss.data["seed"], prior, blur=blur)
             except ValueError as err:
                 st.error(str(err))
         if result is not None:
@@ -132,10 +139,11 @@ if result is not None:
         f"trip:** {result.round_trip}  \n**Animation:** {sub}; float32 frames, {payload_mb:.1f} MB. Axes are "
         "fixed over all frames; coordinates are the scaled eigen-coordinates u(t) = A(t)·y(t)."
     )
-    if active.exact and direction == "inflate":
+    if active.exact and direction == "inflate" and not blur:
         st.caption("The exact flow carries the training points themselves to the centres of their latent "
                    "cells, so their measured spread can stay below the prediction (strongly so with few "
-                   "points in many dimensions); draws from the blurred data, or a learned model, match it.")
+                   "points in many dimensions); switch on **Add the initial noise** to start from the "
+                   "distribution the flow is built for, whose spread follows the prediction.")
     if active.exact and direction == "generate":
         st.caption("The exact flow reproduces training points: generated points land on (blurred) copies of "
                    "the data. Train a network to generalise.")

@@ -104,6 +104,24 @@ def test_digits_dimension_picker_and_results_survive_page_switch():
     assert at.session_state["data"]["dataset"] == "digits"
 
 
+def test_initial_noise_makes_the_exact_flow_follow_the_predicted_spread():
+    """Digits under the exact flow: bare data points stay far below the predicted latent variance on the
+    kept dimensions; draws from the t = 0 distribution (data + c(0) noise) follow it."""
+    at = fresh({"dataset": "digits"})
+    at.switch_page("pages/flow.py").run()
+    assert at.toggle(key="w.view.blur").value is True  # on by default
+    compute_flow(at, particles=500)
+    assert not any("Add the initial noise" in c.value for c in at.caption)
+    at.toggle(key="w.view.blur").set_value(False).run()
+    compute_flow(at, particles=500)
+    assert any("Add the initial noise" in c.value for c in at.caption)
+    blurred, bare = (r for r in at.session_state["results"].values() if r.direction == "inflate")
+    kept = bare.kept
+    ratio = lambda r: r.variances[-1, kept] / r.predicted[-1, kept]  # noqa: E731
+    assert np.median(ratio(bare)) < 0.2
+    assert 0.7 < np.median(ratio(blurred)) < 1.3
+
+
 def test_schedule_change_reaches_url_sidebar_and_flow():
     at = fresh({"n": "300"})
     at.switch_page("pages/schedule.py").run()

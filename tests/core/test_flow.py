@@ -108,13 +108,6 @@ def circles():
     return X, basis, iso, red
 
 
-def blurred_draws(X, flow, seed):
-    """Draws from the flow's t = 0 distribution: data + N(0, C(0)) in eigen-coordinates."""
-    rng = np.random.default_rng(seed)
-    Y = flow.basis.to_eigen(X)
-    return flow.basis.from_eigen(Y + rng.standard_normal(Y.shape) * np.sqrt(flow.schedule.noise(0.0)))
-
-
 def test_empirical_round_trip_is_exact_to_tolerance(circles):
     X, _, iso, _ = circles
     U = iso.encode(X)
@@ -123,16 +116,26 @@ def test_empirical_round_trip_is_exact_to_tolerance(circles):
     assert err.max_abs < 1e-3
 
 
+def test_initial_draws_blur_each_point_by_the_initial_noise(circles):
+    X, basis, iso, _ = circles
+    draws = iso.initial_draws(X, seed=3)
+    offsets = basis.to_eigen(draws) - basis.to_eigen(X)
+    np.testing.assert_allclose(offsets.var(axis=0), iso.schedule.noise(0.0), rtol=0.1)
+    np.testing.assert_array_equal(iso.initial_draws(X, seed=3), draws)   # seeded
+    with pytest.raises(ValueError, match="D = 2"):
+        iso.initial_draws(np.zeros((4, 3)))
+
+
 def test_empirical_latent_variance_matches_v_T(circles):
     X, _, iso, _ = circles
-    U = iso.encode(blurred_draws(X, iso, seed=5))
+    U = iso.encode(iso.initial_draws(X, seed=5))
     v = iso.schedule.latent_variance()
     np.testing.assert_allclose(U.var(0, ddof=1), v, rtol=0.05)
 
 
 def test_reducing_flow_collapses_the_compressed_dimension(circles):
     X, _, _, red = circles
-    U = red.encode(blurred_draws(X, red, seed=6))
+    U = red.encode(red.initial_draws(X, seed=6))
     v = red.schedule.latent_variance()
     ratio = U[:, 0].std() / U[:, 1].std()
     predicted = np.sqrt(v[0] / v[1])
@@ -145,7 +148,7 @@ def test_isotropic_generation_reproduces_the_training_set(circles):
     X, basis, iso, _ = circles
     generated = iso.sample(2000, seed=1)
     rng = np.random.default_rng(2)
-    resample = blurred_draws(X[rng.integers(0, len(X), len(X))], iso, seed=3)
+    resample = iso.initial_draws(X[rng.integers(0, len(X), len(X))], seed=3)
     assert energy_distance(generated, X) <= 3 * energy_distance(resample, X)
 
 
