@@ -108,14 +108,14 @@ cal["step"] = c2.select_slider(
     "Euler step",
     [0.05, 0.1, 0.25, 0.5, 1.0],
     value=cal["step"],
-    key="cal_step", **state.KEEP,
+    key="cal_step",
     help=f"Step size of the coarse solver, in units of flow time (T = {schedule.t_max:.2f}).",
 )
 cal["n_test"] = c3.select_slider(
     "Test points",
     TEST_SIZES,
     value=cal["n_test"],
-    key="cal_n_test", **state.KEEP,
+    key="cal_n_test",
     help="Latent test points; the paper used 20,000. The standard error of a coverage is about "
     "sqrt(p(1-p)/n): 0.35 points at 20,000, 1.1 at 2,000.",
 )
@@ -123,7 +123,7 @@ cal["n_boundary"] = c4.select_slider(
     "Boundary points",
     BOUNDARY_SIZES,
     value=cal["n_boundary"],
-    key="cal_n_boundary", **state.KEEP,
+    key="cal_n_boundary",
     help="Starting points per circle (2-D) or sphere mesh vertices (3-D, rounded up to an icosphere); "
     "more are inserted where the flow bends an edge.",
 )

@@ -146,7 +146,7 @@ with right:
         list(KINDS),
         format_func=KINDS.get,
         index=list(KINDS).index(unc["kind"]),
-        key="unc_kind", **state.KEEP,
+        key="unc_kind",
         help="Isotropic: the same error in every direction. Per axis: different errors along "
         "x1 and x2. Rotated: an ellipse with two sigmas turned by an angle.",
     )
@@ -157,7 +157,7 @@ with right:
         max_value=10 * spread,
         value=float(unc["s1"]),
         format="%.4f",
-        key="unc_s1", **state.KEEP,
+        key="unc_s1",
         help="Standard deviation of the measurement error (along x1, or the ellipse's first axis).",
     )
     if unc["kind"] != "isotropic":
@@ -167,7 +167,7 @@ with right:
             max_value=10 * spread,
             value=float(unc["s2"]),
             format="%.4f",
-            key="unc_s2", **state.KEEP,
+            key="unc_s2",
             help="Standard deviation along x2 (or along the ellipse's second axis).",
         )
     if unc["kind"] == "rotated":
@@ -177,7 +177,7 @@ with right:
             90.0,
             float(unc["angle"]),
             5.0,
-            key="unc_angle", **state.KEEP,
+            key="unc_angle",
             help="Rotation of the ellipse's first axis from the x1 axis.",
         )
     unc["level"] = st.slider(
@@ -186,7 +186,7 @@ with right:
         0.99,
         float(unc["level"]),
         0.01,
-        key="unc_level", **state.KEEP,
+        key="unc_level",
         help="The ellipse drawn contains this probability of the Gaussian "
         "(chi-square quantile with 2 degrees of freedom).",
     )
@@ -197,7 +197,7 @@ with right:
         1000,
         int(unc["samples"]),
         50,
-        key="unc_samples", **state.KEEP,
+        key="unc_samples",
         help="Random draws pushed through the flow per point. More "
         "samples, smaller standard errors, longer wait.",
     )
@@ -207,7 +207,7 @@ with right:
         60,
         int(unc["frames"]),
         5,
-        key="unc_frames", **state.KEEP,
+        key="unc_frames",
         help="Animation frames from t = 0 (data) to t = T (latent).",
     )
 
@@ -302,7 +302,7 @@ unc["centre"][0] = c1.number_input(
     4.0,
     float(unc["centre"][0]),
     0.1,
-    key="unc_c1", **state.KEEP,
+    key="unc_c1",
     help="Latent centre of the credible region (flow coordinates at t = T).",
 )
 unc["centre"][1] = c2.number_input(
@@ -311,7 +311,7 @@ unc["centre"][1] = c2.number_input(
     4.0,
     float(unc["centre"][1]),
     0.1,
-    key="unc_c2", **state.KEEP,
+    key="unc_c2",
     help="Second latent coordinate of the centre.",
 )
 unc["radius"] = c3.slider(
@@ -320,7 +320,7 @@ unc["radius"] = c3.slider(
     3.5,
     float(unc["radius"]),
     0.5,
-    key="unc_radius", **state.KEEP,
+    key="unc_radius",
     help="The region is |(u - centre) / sqrt(v(T))| <= r; centred at 0 it holds "
     "1 - exp(-r^2/2) of the latent Gaussian.",
 )

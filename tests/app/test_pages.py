@@ -189,3 +189,17 @@ def test_every_control_has_help_text(page):
     assert controls
     missing = [getattr(w, "label", w) for w in controls if not getattr(w, "help", "")]
     assert not missing, f"controls without help= on {page}: {missing}"
+
+
+def test_uncertainty_and_calibration_settings_survive_a_page_switch():
+    at = fresh({"n": "300"})
+    at.switch_page("pages/uncertainty.py").run()
+    at.slider(key="unc_level").set_value(0.8).run()
+    at.switch_page("pages/calibration.py").run()
+    at.select_slider(key="cal_step").set_value(0.25).run()
+    at.switch_page("pages/data.py").run()
+    at.switch_page("pages/uncertainty.py").run()
+    assert at.slider(key="unc_level").value == 0.8
+    at.switch_page("pages/calibration.py").run()
+    assert at.select_slider(key="cal_step").value == 0.25
+    assert_clean(at)
