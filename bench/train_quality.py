@@ -77,11 +77,11 @@ def main() -> None:
     for budget in args.budgets:
         res = _train(X, basis, iso, budget, args.device, batch_size=args.batch_size)
         models[budget] = res
-        _row(f"{budget:6.0f}", res, floor, held)
+        _row(f"{budget:6g}", res, floor, held)
     main_s = args.main
     base = _train(X, basis, iso, main_s, args.device, **RELEASED)
     print(f"released recipe (Adam 1e-5, batch 8192, constant lr), same network, {main_s:g} s:")
-    base_q = _row(f"{main_s:6.0f}", base, floor, held)
+    base_q = _row(f"{main_s:6g}", base, floor, held)
     if main_s in models:
         ours = quality.generation_quality(models[main_s].flow, DATASET)["energy"]
         print(f"baseline / default at {main_s:g} s: {base_q / ours:.2f}x the energy distance")
