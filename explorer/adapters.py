@@ -16,7 +16,7 @@ import streamlit as st
 import torch
 
 import inflow_core as ic
-from inflow_core import plots
+from inflow_core import gif, plots
 
 # Home demo: 1,000 circle points reduced to one dimension by their exact (empirical) flow, 600 of them
 # animated at tolerance 1e-4: the animation is light and computed in well under a second.
@@ -124,6 +124,19 @@ def animation_figure(result: FlowResult, dims: list[int], color_mode: str, trail
     return plots.flow_animation(result.times, states, colors, color_title, axis_titles,
                                 result.variances if linked else None, result.predicted if linked else None,
                                 kept=result.kept, trail_index=trail_index, title=title, height=height)
+
+
+def animation_gif(result: FlowResult, dims: list[int], color_mode: str, title: str = "",
+                  source: str = "") -> bytes:
+    """The particle animation as a looping GIF on the first two chosen coordinates (0-based); ``source``
+    (which flow, exact or learned) goes under the plot with the solver and its NFE."""
+    shown = dims[:2]
+    states = result.states[:, :, shown]
+    colors, color_title = plots.particle_colors(result.states[0][:, dims], result.labels, color_mode)
+    rgb, legend = plots.particle_rgb(colors, color_title)
+    return gif.flow_gif(result.times, states, rgb, [f"u{i + 1}" for i in shown], plots.fixed_ranges(states),
+                        title=title, legend=legend,
+                        note=f"colour: {color_title}. {source}; {result.solver}, {result.nfe:,} NFE")
 
 
 @st.cache_data(show_spinner=False)

@@ -8,6 +8,7 @@ Palettes are colour-blind safe: Okabe-Ito for classes, cividis for positions, a 
 from __future__ import annotations
 
 import numpy as np
+import plotly.colors as pc
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
@@ -46,6 +47,23 @@ def particle_colors(start: np.ndarray, labels: np.ndarray | None, mode: str) -> 
     if mode not in COLOR_MODES:
         raise ValueError(f"Colour mode must be one of {', '.join(COLOR_MODES)}; got {mode!r}.")
     return start[:, 0].astype(np.float32), "initial position (coordinate 1)"
+
+
+def particle_rgb(colors: np.ndarray, color_title: str) -> tuple[np.ndarray, list[tuple[str, tuple]]]:
+    """The animation's particle colours as (N, 3) uint8 RGB, for renderers without Plotly (the GIF),
+    and (text, colour) legend entries for class colours (empty for continuous colours)."""
+    if color_title == "label":
+        classes = np.unique(colors)
+        table = np.array([pc.hex_to_rgb(_label_color(i)) for i in range(len(classes))], dtype=np.uint8)
+        legend = [(f"label {c}", tuple(int(v) for v in table[i])) for i, c in enumerate(classes)]
+        return table[np.searchsorted(classes, colors)], legend
+    scale = CYCLIC_SCALE if "angle" in color_title else SEQUENTIAL_SCALE
+    values = np.asarray(colors, dtype=np.float64)
+    span = values.max() - values.min()
+    # Plotly maps the data's own min..max onto the colour scale (cmin/cmax unset): do the same.
+    unit = (values - values.min()) / span if span > 0 else np.zeros_like(values)
+    rgb = [pc.unlabel_rgb(c) for c in pc.sample_colorscale(scale, unit.tolist())]
+    return np.rint(np.array(rgb)).astype(np.uint8), []
 
 
 def fixed_ranges(states: np.ndarray, pad: float = 0.06) -> list[list[float]]:

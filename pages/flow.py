@@ -122,9 +122,8 @@ if result is None:
             st.rerun()  # redraw without the button and the hint above
 
 if result is not None:
-    fig = adapters.animation_figure(result, dims, colour, trails,
-                                    title=f"{'Inflating' if direction == 'inflate' else 'Generating'}: "
-                                          f"{data.title}, {schedule.describe()}")
+    title = f"{'Inflating' if direction == 'inflate' else 'Generating'}: {data.title}, {schedule.describe()}"
+    fig = adapters.animation_figure(result, dims, colour, trails, title=title)
     config = {"displaylogo": False,
               "toImageButtonOptions": {"format": "png", "filename": f"inflow_{direction}", "scale": 2}}
     st.plotly_chart(fig, key="flow_animation", config=config)
@@ -153,12 +152,18 @@ if result is not None:
         st.caption("Each dot is one dimension at one frame. On the diagonal: the particles' variance is what "
                    "the schedule predicts (exact in expectation for the exact flow; deviations show sampling "
                    "noise, or a model's error).")
-    e1, e2 = st.columns(2)
+    e1, e2, e3 = st.columns(3)
     e1.download_button("Download animation (HTML)", key="dl_html", file_name=f"inflow_{direction}.html",
                        mime="text/html", data=lambda: fig.to_html(include_plotlyjs=True, auto_play=True,
                                                 animation_opts=plots.play_options()),
                        help="A standalone web page with the animation; opens offline in any browser.")
-    e2.download_button("Download trajectories (CSV)", key="dl_csv", file_name=f"inflow_{direction}.csv",
+    source = f"{'Exact' if active.exact else 'Learned'}: {active.label}"
+    e2.download_button("Download animation (GIF)", key="dl_gif", file_name=f"inflow_{direction}.gif",
+                       mime="image/gif", data=lambda: adapters.animation_gif(result, dims, colour, title,
+                                                                             source),
+                       help="A looping GIF of the particles (first two shown coordinates, no linked panels) "
+                            "for slides and chats; takes a few seconds to draw.")
+    e3.download_button("Download trajectories (CSV)", key="dl_csv", file_name=f"inflow_{direction}.csv",
                        mime="text/csv", data=lambda: adapters.trajectories_csv(result),
                        help="One row per frame and particle: frame, t, particle, u1..uD (flow coordinates).")
     st.caption("PNG: use the camera icon in the figure's toolbar.")

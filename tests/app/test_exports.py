@@ -45,3 +45,12 @@ def test_animation_payload_stays_under_10_mb_at_the_largest_settings():
                                ["u1", "u2", "u3"], variances, variances, trail_index=np.arange(10))
     assert len(fig.frames) == frames
     assert len(fig.to_json()) < 10e6
+
+
+def test_gif_export_has_every_frame_of_the_first_two_shown_coordinates():
+    from PIL import Image
+
+    result = small_result()
+    data = adapters.animation_gif(result, [0, 1], "label", title="moons", source="Exact: test")
+    image = Image.open(io.BytesIO(data))
+    assert image.format == "GIF" and image.n_frames == len(result.times) == 30

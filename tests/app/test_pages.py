@@ -87,6 +87,8 @@ def test_flow_figure_is_a_fixed_axis_animation_with_controls():
         assert lo < hi
     shown = [m.value for m in at.markdown if "NFE" in m.value]
     assert shown and "Round trip" in shown[0] and "Exact" in shown[0] and "rtol=1e-05" in shown[0]
+    exports = [button.proto.label for button in at.get("download_button")]
+    assert exports == ["Download animation (HTML)", "Download animation (GIF)", "Download trajectories (CSV)"]
 
 
 def test_digits_dimension_picker_and_results_survive_page_switch():
