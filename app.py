@@ -6,12 +6,13 @@ explorer/navigation.py), the shared sidebar and the URL sync.
 
 import streamlit as st
 
-from explorer import layout, state
+from explorer import layout, lessons, state
 
 st.set_page_config(page_title="Inflationary Flows Explorer", page_icon=":material/bubble_chart:",
                    layout="wide")
 
 state.init()
+lessons.apply_link()  # before the page switch below, which drops the link's query parameters
 current = st.navigation(layout.streamlit_pages())
 if not st.session_state.get("url_page_applied"):
     # A shared link's ?page=... opens that page once; afterwards navigation drives the URL.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explorer import adapters, autoplay
+from explorer import adapters, autoplay, lessons
 from explorer.navigation import PAGES
 
 
@@ -36,3 +36,17 @@ def render() -> None:
         col_text.markdown(spec.summary)
     st.caption("The address bar always holds a link to the current view (data, schedule, seed, page): "
                "copy it to share exactly what you see.")
+    _lesson_section()
+
+
+def _lesson_section() -> None:
+    """The class lesson: one button per step, which sets the step up and opens its page."""
+    lesson = lessons.lesson()
+    st.markdown(f"#### Teach it in class: {lesson.title.lower()}")
+    st.markdown(lesson.summary + " A box on top of each page guides you to the next step.")
+    for i, step in enumerate(lesson.steps):
+        col_button, col_text = st.columns([2, 3], vertical_alignment="center")
+        if col_button.button(f"{i + 1}. {step.title}", key=f"lesson_start_{i}", use_container_width=True,
+                             help=f"Set up step {i + 1} and open the {step.page} page."):
+            lessons.go_to(i)
+        col_text.markdown(step.goal)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explorer import home, sidebar, state
+from explorer import home, lessons, sidebar, state
 from explorer.navigation import PAGES
 
 _DONE = "_layout_done"
@@ -26,9 +26,11 @@ def streamlit_pages() -> list[st.Page]:
 
 
 def shared(url_path: str) -> None:
-    """Warnings about the link, the URL mirror of the state, and the sidebar (called by app.py)."""
+    """Warnings about the link, the lesson banner, the URL mirror of the state, and the sidebar (called
+    by app.py)."""
     for warning in st.session_state.pop("url_warnings", []):
         st.warning(warning)
+    lessons.banner()
     state.write_query_params(url_path)
     sidebar.render()
     st.session_state[_DONE] = True
@@ -44,6 +46,7 @@ def page_setup(url_path: str) -> None:
         st.rerun()
     st.set_page_config(page_title="Inflationary Flows Explorer", layout="wide")
     state.init()
+    lessons.apply_link()
     shared(url_path)
     st.session_state.pop(_DONE, None)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import uuid
 from dataclasses import dataclass
 
 import numpy as np
@@ -236,6 +237,13 @@ def model_mismatch(model: dict, data: Data, schedule: ic.Schedule) -> str | None
             return (f"the model was trained with schedule {k}={a}; the current schedule has {k}={b} "
                     f"({schedule.describe()})")
     return None
+
+
+def install_model(flow: ic.InflationaryFlow, card: dict, source: str, history=None) -> None:
+    """Make a trained or loaded model the session's model, and the flow the pages integrate."""
+    st.session_state.model = {"flow": flow, "card": card, "source": source, "id": uuid.uuid4().hex[:12],
+                              "history": history}
+    st.session_state.flow_source = "model"
 
 
 def use_model_settings(model: dict) -> None:

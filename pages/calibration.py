@@ -20,6 +20,7 @@ TEST_SIZES = [1000, 2000, 5000, 10000, 20000]
 BOUNDARY_SIZES = [50, 100, 200, 400]
 SHOWN_TEST_POINTS = 3000
 MAX_DATA = 2000  # data points encoded for the "data_inside" column
+CAL_DEFAULTS = {"choices": ["exact", "coarse"], "step": 0.5, "n_test": 2000, "n_boundary": 200}
 
 
 @dataclass
@@ -86,7 +87,9 @@ ss = st.session_state
 data, basis, schedule = state.selection()
 exact = adapters.exact_flow(data.X, basis, schedule, ss.solver["tol"], ss.solver["method"])
 dim = basis.dim
-cal = ss.setdefault("cal", {"choices": ["exact", "coarse"], "step": 0.5, "n_test": 2000, "n_boundary": 200})
+cal = ss.setdefault("cal", {})
+for name, default in CAL_DEFAULTS.items():  # a lesson step may preset some of them
+    cal.setdefault(name, default)
 
 model_ok = ss.model is not None and state.model_mismatch(ss.model, data, schedule) is None
 options = {"exact": "exact empirical flow (dopri5)", "coarse": "exact flow, coarse solver (Euler)"}

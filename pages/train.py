@@ -1,7 +1,5 @@
 """Train / Load page: the exact flow, a network trained in the background, or a saved model."""
 
-import uuid
-
 import streamlit as st
 import torch
 
@@ -24,11 +22,6 @@ st.markdown(
 ss = st.session_state
 data, basis, schedule = state.selection()
 model = ss.model
-
-
-def _install(flow: ic.InflationaryFlow, card: dict, source: str, history=None) -> None:
-    ss.model = {"flow": flow, "card": card, "source": source, "id": uuid.uuid4().hex[:12], "history": history}
-    ss.flow_source = "model"
 
 
 # ------------------------------------------------------------------ which flow is in use
@@ -151,7 +144,7 @@ with tab_train:
             res = job.result
             if not ss.get("job_consumed"):
                 ss.job_consumed = True
-                _install(res.flow, res.card, f"trained here on {job.data_title}", res.history)
+                state.install_model(res.flow, res.card, f"trained here on {job.data_title}", res.history)
                 st.rerun()
             steps = res.history[-1][0] if res.history else 0
             st.success(f"Training {'stopped early' if res.stopped else 'finished'} after {steps:,} steps in "
@@ -182,7 +175,7 @@ with tab_load:
                      help="Load it; if it was trained on other data, you can switch to that data."):
             try:
                 flow = ic.load_flow(entry["path"])
-                _install(flow, flow.card, f"shipped model {choice}")
+                state.install_model(flow, flow.card, f"shipped model {choice}")
                 st.rerun()
             except ValueError as err:
                 st.error(f"Could not load {choice}: {err}")
@@ -198,7 +191,7 @@ with tab_load:
             ss.model_upload_token = token
             try:
                 flow = ic.load_flow(content)
-                _install(flow, flow.card, f"uploaded {upload.name}")
+                state.install_model(flow, flow.card, f"uploaded {upload.name}")
                 ss.model_upload_error = None
                 st.rerun()
             except ValueError as err:

@@ -1,0 +1,130 @@
+"""AppTest: the class lesson. Every step opens from its link with its data, schedule, flow and view set
+up, shows its banner, and the button it tells the teacher to press works; the home page starts steps;
+the banner moves between steps; a broken lesson file is refused with the step and field named."""
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from explorer import lessons
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+STEPS = lessons.lesson().steps
+# The button each page's step tells the teacher to press ("Do: Press **...**"), by page.
+ACTION = {"flow": "compute_flow", "uncertainty": "unc_run", "calibration": "cal_run",
+          "inspect": "insp.encode"}
+
+
+def clean(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def open_step(number: int) -> AppTest:
+    """A fresh session opened from step ``number``'s link (1-based), as a slide would open it."""
+    at = AppTest.from_file(APP, default_timeout=240)
+    at.query_params.update({"lesson": str(number), "page": STEPS[number - 1].page})
+    return at.run()
+
+
+def banner_text(at: AppTest) -> str:
+    return next(m.value for m in at.markdown if m.value.startswith("**Lesson, step"))
+
+
+def wait_for_calibration(at: AppTest, timeout: float = 240.0) -> None:
+    start = time.monotonic()
+    while at.session_state["cal_job"].running:
+        assert time.monotonic() - start < timeout, "the coverage job did not finish"
+        time.sleep(1.0)
+    at.run()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("number", range(1, len(STEPS) + 1))
+def test_every_step_opens_from_its_link_and_its_button_works(number):
+    step = STEPS[number - 1]
+    at = open_step(number)
+    clean(at)
+    assert at.session_state["lesson"] == number - 1
+    assert banner_text(at).startswith(f"**Lesson, step {number} of {len(STEPS)}: {step.title}**")
+    assert at.session_state["data"]["dataset"] == step.dataset
+    for field, value in step.schedule.items():
+        assert at.session_state["sched"][field] == value
+    for field, value in step.settings.get("view", {}).items():
+        assert at.session_state["view"][field] == value
+    if step.model:
+        assert at.session_state["flow_source"] == "model"
+        assert step.model in at.session_state["model"]["source"]
+    if step.page in ACTION:
+        assert f"**{at.button(key=ACTION[step.page]).label}**" in step.do  # the text names the button
+        at.button(key=ACTION[step.page]).click().run()
+        if step.page == "calibration":
+            wait_for_calibration(at)
+            job = at.session_state["cal_job"]
+            assert job.error is None and len(job.results) == len(step.settings["cal"]["choices"])
+        clean(at)
+        assert at.get("plotly_chart"), "the action drew its figures"
+
+
+def test_home_lists_the_steps_and_a_button_sets_one_up():
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    clean(at)
+    keys = [b.key for b in at.button if b.key and b.key.startswith("lesson_start_")]
+    assert len(keys) == len(STEPS) == 7
+    at.button(key="lesson_start_2").click().run()  # step 3: circles reduced to one dimension
+    clean(at)
+    assert at.title[0].value == "Flow"
+    sched = at.session_state["sched"]
+    assert sched["family"] == "reducing" and sched["dims_to_keep"] == 1
+    assert banner_text(at).startswith("**Lesson, step 3 of 7")
+
+
+def test_banner_moves_between_steps_and_ends():
+    # AppTest loses clicks on a page that the script itself switched to (st.switch_page: a link's ?page=,
+    # the banner's buttons), so each page is re-entered through AppTest's own switch before a click; the
+    # browser test clicks through from a link.
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    at.switch_page("pages/flow.py").run()
+    at.session_state["lesson"] = 2
+    at.run()
+    assert at.button(key="lesson_back").disabled is False
+    at.button(key="lesson_next").click().run()
+    clean(at)
+    assert at.session_state["lesson"] == 3 and at.title[0].value == "Schedule"
+    at.switch_page("pages/schedule.py").run()
+    at.button(key="lesson_back").click().run()
+    assert at.session_state["lesson"] == 2 and at.title[0].value == "Flow"
+    at.switch_page("pages/flow.py").run()
+    at.button(key="lesson_end").click().run()
+    assert at.session_state["lesson"] is None
+    assert not [m for m in at.markdown if m.value.startswith("**Lesson, step")]
+    assert at.session_state["sched"]["family"] == "reducing"  # ending keeps the settings
+
+
+def test_last_step_has_no_next_and_a_bad_link_is_reported():
+    at = open_step(len(STEPS))
+    assert at.button(key="lesson_next").disabled is True
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params.update({"lesson": "99"})
+    at.run()
+    assert not at.exception
+    assert any("lesson='99'" in w.value for w in at.warning)
+    assert "lesson" not in at.session_state or at.session_state["lesson"] is None
+
+
+def test_a_broken_lesson_file_names_the_step_and_the_field(tmp_path, monkeypatch):
+    raw = json.loads(lessons.LESSON_FILE.read_text())
+    raw["steps"][1]["model"] = "no_such_model"
+    raw["steps"][1]["page"] = "nowhere"
+    path = tmp_path / "lessons.json"
+    path.write_text(json.dumps(raw))
+    monkeypatch.setattr(lessons, "LESSON_FILE", path)
+    lessons.lesson.cache_clear()
+    try:
+        with pytest.raises(ValueError, match=r"step 2: unknown page 'nowhere', model 'no_such_model'"):
+            lessons.lesson()
+    finally:
+        lessons.lesson.cache_clear()
