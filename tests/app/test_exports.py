@@ -54,3 +54,11 @@ def test_gif_export_has_every_frame_of_the_first_two_shown_coordinates():
     data = adapters.animation_gif(result, [0, 1], "label", title="moons", source="Exact: test")
     image = Image.open(io.BytesIO(data))
     assert image.format == "GIF" and image.n_frames == len(result.times) == 30
+
+
+def test_round_trip_far_above_the_tolerance_is_explained():
+    adaptive = ic.SolverOptions("dopri5", 1e-5, 1e-5)
+    assert "far above the tolerance" in adapters._round_trip_text("x", "max 1e-2", 1e-2, adaptive)
+    assert adapters._round_trip_text("x", "max 1e-4", 1e-4, adaptive) == "x: max 1e-4"
+    euler = ic.SolverOptions("euler", step_size=0.1)
+    assert adapters._round_trip_text("x", "max 1e-2", 1e-2, euler) == "x: max 1e-2"  # no tolerance to compare
