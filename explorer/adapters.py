@@ -109,8 +109,8 @@ def _round_trip_text(what: str, described: str, max_abs: float, options: ic.Solv
     text = f"{what}: {described}"
     if options.adaptive and max_abs > 100 * max(options.rtol, options.atol):
         text += (" — far above the tolerance for a few points: where the flow squeezes points together "
-                 "(a reducing schedule's compressed dimensions, or the exact flow near its training points) a "
-                 "small error grows on the way back; a tighter solver tolerance shrinks it")
+                 "(a reducing schedule's compressed dimensions, or the exact flow near its training points) "
+                 "a small error grows on the way back; a tighter solver tolerance shrinks it")
     return text
 
 

@@ -31,6 +31,38 @@ def _label(value: float) -> str:
     return f"{value:.3g}" if value != 0 else "0"
 
 
+def _draw_legend(draw: ImageDraw.ImageDraw, entries: list[tuple[str, tuple]], left: int, top: int,
+                 font: ImageFont.FreeTypeFont) -> None:
+    """Class colours on a white box in the upper left, above the particles."""
+    if not entries:
+        return
+    width = 30 + max(draw.textlength(text, font=font) for text, _ in entries)
+    draw.rectangle([left, top, left + width, top + 8 + 17 * len(entries)], fill="white", outline=_GRID)
+    for i, (text, colour) in enumerate(entries):
+        y = top + 12 + 17 * i
+        draw.ellipse([left + 8, y - 4, left + 16, y + 4], fill=colour)
+        draw.text((left + 22, y), text, fill=_TEXT, font=font, anchor="lm")
+
+
+def _palette(rgb: np.ndarray, extra: list[tuple]) -> Image.Image:
+    """One 256-colour palette for every frame: white, the greys of lines and anti-aliased text, the
+    legend's colours, and the particle colours (exact when few, else their 256-colour quantisation).
+    One palette means no colour flicker between frames, and mapping a frame onto a given palette is
+    ~300x faster than finding a fresh one."""
+    greys = [tuple(int(round(v)) for v in np.array(_TEXT) + (255 - np.array(_TEXT)) * a)
+             for a in np.linspace(0.0, 1.0, 24)]
+    fixed = list(dict.fromkeys([(255, 255, 255), _TEXT, _AXIS, _GRID, *greys, *extra]))
+    room = 256 - len(fixed)
+    colours = np.unique(rgb, axis=0)
+    if len(colours) > room:
+        quantised = Image.fromarray(colours[None]).quantize(room, method=Image.Quantize.MEDIANCUT)
+        colours = np.array(quantised.getpalette()[: 3 * room]).reshape(-1, 3)
+    entries = fixed + [tuple(int(v) for v in c) for c in colours]
+    palette = Image.new("P", (1, 1))
+    palette.putpalette([v for c in entries for v in c] + [0, 0, 0] * (256 - len(entries)))
+    return palette
+
+
 def _fitting_font(text: str, size: int, max_width: float, smallest: int = 9) -> ImageFont.FreeTypeFont:
     """The default font at ``size``, shrunk until ``text`` fits in ``max_width`` pixels (or is smallest)."""
     font = ImageFont.load_default(size=size)
@@ -44,7 +76,7 @@ def flow_gif(times: np.ndarray, states: np.ndarray, rgb: np.ndarray, axis_titles
              ranges: list[list[float]], title: str = "", note: str = "",
              legend: list[tuple[str, tuple]] | None = None,
              size: tuple[int, int] = (720, 600), frame_ms: int = 80, hold_ms: int = 1500,
-             dot_radius: float = 3.0) -> bytes:
+             dot_radius: int = 3) -> bytes:
     """GIF bytes of ``states`` (K, N, 2) at ``times`` (K,), particle colours ``rgb`` (N, 3) uint8.
 
     ``ranges`` are the fixed [lo, hi] of the two axes; ``note`` a line under the plot (what the colours
@@ -92,27 +124,31 @@ def flow_gif(times: np.ndarray, states: np.ndarray, rgb: np.ndarray, axis_titles
     base.paste(rotated, (4, int((y0 + y1) / 2 - rotated.height / 2)))
     draw.text((x0, 14), title, fill=_TEXT, font=title_font)
     draw.text((x0, height - 32), note, fill=_TEXT, font=_fitting_font(note, 13, x1 - x0 - 90), anchor="lb")
-    for i, (text, colour) in enumerate(legend or []):
-        ly = y0 + 10 + 17 * i
-        draw.ellipse([x0 + 10, ly - 4, x0 + 18, ly + 4], fill=colour)
-        draw.text((x0 + 24, ly), text, fill=_TEXT, font=font, anchor="lm")
 
-    px = x0 + (states[..., 0] - xlo) / (xhi - xlo) * (x1 - x0)
-    py = y1 - (states[..., 1] - ylo) / (yhi - ylo) * (y1 - y0)
+    px = np.rint(x0 + (states[..., 0] - xlo) / (xhi - xlo) * (x1 - x0)).astype(int)
+    py = np.rint(y1 - (states[..., 1] - ylo) / (yhi - ylo) * (y1 - y0)).astype(int)
+    # Dots are stamped with numpy, one pixel offset of a disc at a time for all particles at once (later
+    # particles cover earlier ones); particles outside the axis ranges are not drawn.
+    r = int(dot_radius)
+    disc = [(dx, dy) for dx in range(-r, r + 1) for dy in range(-r, r + 1) if dx * dx + dy * dy <= r * r + r]
+    base_pixels = np.asarray(base)
+    palette = _palette(rgb, [colour for _, colour in legend or []])
     bar_y = height - 22
     frames = []
     for f in range(k):
-        image = base.copy()
+        pixels = base_pixels.copy()
+        shown = np.flatnonzero((px[f] >= x0) & (px[f] <= x1) & (py[f] >= y0) & (py[f] <= y1))
+        for dx, dy in disc:
+            pixels[py[f, shown] + dy, px[f, shown] + dx] = rgb[shown]
+        image = Image.fromarray(pixels)
         draw = ImageDraw.Draw(image)
-        for i in range(n):
-            r = dot_radius
-            draw.ellipse([px[f, i] - r, py[f, i] - r, px[f, i] + r, py[f, i] + r], fill=tuple(rgb[i]))
         draw.rectangle([x0, y0, x1, y1], outline=_AXIS)  # dots at the edge stay inside the frame
+        _draw_legend(draw, legend or [], x0 + 4, y0 + 4, font)
         fraction = (times[f] - times[0]) / (times[-1] - times[0]) if k > 1 and times[-1] != times[0] else 1.0
         draw.rectangle([x0, bar_y - 4, x1, bar_y + 4], outline=_AXIS)
         draw.rectangle([x0, bar_y - 4, x0 + fraction * (x1 - x0), bar_y + 4], fill=_AXIS)
         draw.text((x1, bar_y - 10), f"t = {times[f]:.3g}", fill=_TEXT, font=font, anchor="rb")
-        frames.append(image)
+        frames.append(image.quantize(palette=palette, dither=Image.Dither.NONE))
 
     buffer = io.BytesIO()
     durations = [frame_ms] * (k - 1) + [hold_ms]

@@ -59,6 +59,21 @@ def test_particles_move_to_their_coordinates_in_their_colours():
     assert np.allclose(frames[0].getpixel(plot_pixel(0.25, -0.25)), (255, 255, 255), atol=8)  # empty
 
 
+def test_class_colours_are_exact_and_particles_outside_the_ranges_are_not_drawn():
+    rgb, legend = plots.particle_rgb(np.arange(10), "label")
+    states = np.zeros((3, 10, 2))
+    states[:, :, 0] = np.linspace(-0.9, 0.9, 10)
+    states[:, :, 1] = -0.8  # below the legend box in the upper left
+    states[:, 9] = [5.0, 5.0]  # far outside the ranges: left out, not smeared onto the margin
+    frames = frames_of(gif.flow_gif(np.arange(3.0), states, rgb, ["u1", "u2"], RANGES, size=SIZE,
+                                    legend=legend))
+    for i in range(9):
+        assert frames[2].getpixel(plot_pixel(states[2, i, 0], -0.8)) == tuple(int(v) for v in rgb[i])
+    without = frames_of(gif.flow_gif(np.arange(3.0), states[:, :9], rgb[:9], ["u1", "u2"], RANGES, size=SIZE,
+                                     legend=legend))
+    assert np.array_equal(np.asarray(frames[2]), np.asarray(without[2]))
+
+
 def test_bad_input_gives_clear_errors():
     colours = np.zeros((2, 3), np.uint8)
     with pytest.raises(ValueError, match="two coordinates"):
