@@ -2,7 +2,6 @@
 coarse Euler solver, shows progress, and draws the reliability plot, the table and the moved boundaries."""
 
 import json
-import time
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
@@ -10,15 +9,7 @@ from streamlit.testing.v1 import AppTest
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
 
-def wait_for_job(at: AppTest, timeout: float = 240.0) -> None:
-    start = time.monotonic()
-    while at.session_state["cal_job"].running:
-        assert time.monotonic() - start < timeout, "the coverage job did not finish"
-        time.sleep(1.0)
-    at.run()
-
-
-def test_coverage_run_and_figures():
+def test_coverage_run_and_figures(wait_for_coverage):
     at = AppTest.from_file(APP, default_timeout=240)
     at.query_params.update({"n": "300"})
     at.run()
@@ -28,7 +19,7 @@ def test_coverage_run_and_figures():
     at.select_slider(key="cal_n_boundary").set_value(50)
     at.run()
     at.button(key="cal_run").click().run()
-    wait_for_job(at)
+    wait_for_coverage(at)
     assert not at.exception, [e.value for e in at.exception]
     job = at.session_state["cal_job"]
     assert job.error is None and len(job.results) == 2          # exact and coarse Euler
@@ -39,7 +30,7 @@ def test_coverage_run_and_figures():
     assert (abs(table["after_round_trip"] - table["initial"]) <= 2.0).all()
 
 
-def test_cancel_stops_the_job():
+def test_cancel_stops_the_job(wait_for_coverage):
     at = AppTest.from_file(APP, default_timeout=240)
     at.query_params.update({"n": "300"})
     at.run()
@@ -48,6 +39,6 @@ def test_cancel_stops_the_job():
     at.run()
     at.button(key="cal_run").click().run()
     at.session_state["cal_job"].stop_event.set()                # what the Cancel button does
-    wait_for_job(at)
+    wait_for_coverage(at)
     assert at.session_state["cal_job"].error.startswith("Cancelled")
     assert any("Cancelled" in w.value for w in at.warning)

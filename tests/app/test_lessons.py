@@ -3,7 +3,6 @@ up, shows its banner, and the button it tells the teacher to press works; the ho
 the banner moves between steps; a broken lesson file is refused with the step and field named."""
 
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -34,17 +33,9 @@ def banner_text(at: AppTest) -> str:
     return next(m.value for m in at.markdown if m.value.startswith("**Lesson, step"))
 
 
-def wait_for_calibration(at: AppTest, timeout: float = 240.0) -> None:
-    start = time.monotonic()
-    while at.session_state["cal_job"].running:
-        assert time.monotonic() - start < timeout, "the coverage job did not finish"
-        time.sleep(1.0)
-    at.run()
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("number", range(1, len(STEPS) + 1))
-def test_every_step_opens_from_its_link_and_its_button_works(number):
+def test_every_step_opens_from_its_link_and_its_button_works(number, wait_for_coverage):
     step = STEPS[number - 1]
     at = open_step(number)
     clean(at)
@@ -62,7 +53,7 @@ def test_every_step_opens_from_its_link_and_its_button_works(number):
         assert f"**{at.button(key=ACTION[step.page]).label}**" in step.do  # the text names the button
         at.button(key=ACTION[step.page]).click().run()
         if step.page == "calibration":
-            wait_for_calibration(at)
+            wait_for_coverage(at)
             job = at.session_state["cal_job"]
             assert job.error is None and len(job.results) == len(step.settings["cal"]["choices"])
         clean(at)

@@ -1,0 +1,20 @@
+"""Shared helpers for the AppTest suites."""
+
+import time
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+
+def _wait_for_coverage(at: AppTest, timeout: float = 240.0) -> None:
+    """Wait until the Calibration page's background coverage job has finished, then rerun the page."""
+    start = time.monotonic()
+    while at.session_state["cal_job"].running:
+        assert time.monotonic() - start < timeout, "the coverage job did not finish"
+        time.sleep(1.0)
+    at.run()
+
+
+@pytest.fixture
+def wait_for_coverage():
+    return _wait_for_coverage
