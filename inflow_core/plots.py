@@ -351,8 +351,12 @@ def schedule_curves(schedule: Schedule, n_times: int = 200) -> go.Figure:
     return fig
 
 
-def loss_curve(history: list[tuple[int, float]]) -> go.Figure:
-    """Training loss against step (log scale), raw and smoothed (exponential moving average)."""
+def loss_curve(history: list[tuple[int, float]], start_loss: float | None = None) -> go.Figure:
+    """Training loss against step (log scale), raw and smoothed (exponential moving average).
+
+    ``start_loss``: the loss of the untrained network, which is the Gaussian (PCA) denoiser and scores
+    exactly D whatever the data (MATH.md 5); drawn as a dashed line, so the curve shows what training
+    gained beyond the linear model."""
     steps = np.array([h[0] for h in history], dtype=float)
     losses = np.array([h[1] for h in history], dtype=float)
     smooth = np.empty_like(losses)
@@ -363,6 +367,10 @@ def loss_curve(history: list[tuple[int, float]]) -> go.Figure:
                                 name="loss"),
                      go.Scatter(x=steps, y=smooth, mode="lines", line={"color": "#0072B2", "width": 2.5},
                                 name="smoothed")])
+    if start_loss is not None:
+        fig.add_trace(go.Scatter(x=[steps[0], steps[-1]], y=[start_loss, start_loss], mode="lines",
+                                 line={"color": "#999999", "width": 1.5, "dash": "dash"},
+                                 name="untrained = Gaussian denoiser"))
     fig.update_yaxes(type="log", title_text="loss")
     fig.update_xaxes(title_text="step")
     fig.update_layout(template=_TEMPLATE, height=300, margin={"t": 30}, title={"text": "Training loss"})

@@ -24,6 +24,13 @@ data, basis, schedule = state.selection()
 model = ss.model
 
 
+def _card_fields(fields: dict) -> str:
+    """A model card's section as readable ``name value`` pairs (numbers to 4 significant digits)."""
+    shown = [f"{name} {value:.4g}" if isinstance(value, float) else f"{name} {value}"
+             for name, value in fields.items() if value is not None]
+    return ", ".join(shown) or "not recorded"
+
+
 # ------------------------------------------------------------------ which flow is in use
 st.subheader("Flow in use")
 options = ["exact", "model"] if model is not None else ["exact"]
@@ -46,10 +53,12 @@ else:
              help="Exact: the flow of the data set itself. Learned: the network trained or loaded below.")
 if model is not None:
     training = model["card"].get("training", {})
+    seconds = training.get("seconds")
     st.caption(f"Model: {model['source']}; trained for {training.get('steps', '?')} steps in "
-               f"{training.get('seconds', '?')} s on {training.get('device', '?')}"
-               + (" (stopped early)" if training.get("stopped") else "")
-               + f"; data {model['card'].get('data', {})}; schedule {model['card'].get('schedule', {})}.")
+               f"{f'{seconds:.1f}' if isinstance(seconds, int | float) else '?'} s on "
+               f"{training.get('device', '?')}" + (" (stopped early)" if training.get("stopped") else "")
+               + f". Data: {_card_fields(model['card'].get('data', {}))}. "
+               f"Schedule: {_card_fields(model['card'].get('schedule', {}))}.")
     reason = state.model_mismatch(model, data, schedule)
     if reason:
         st.error(f"This model does not fit the current selection: {reason}. It will not be used until the "
@@ -151,7 +160,14 @@ with tab_train:
                        f"{res.seconds:.1f} s; the model is in use on the Flow page.")
         history = job.result.history if job.result is not None else list(job.history)
         if len(history) > 1:
-            st.plotly_chart(plots.loss_curve(history), key="loss_curve")
+            st.plotly_chart(plots.loss_curve(history, start_loss=float(basis.dim)), key="loss_curve")
+            st.caption(
+                f"The untrained network is the Gaussian (PCA) denoiser, whose expected loss is exactly D = "
+                f"{basis.dim} (dashed); training earns the part below it. Most of the loss cannot go away, "
+                "because the clean point behind a noisy one is genuinely uncertain: the shipped models end "
+                "about 4-10 % below D on the 2-D and 3-D toys and a third below on the 64-D digits. The "
+                "curve is noisy because every batch draws fresh noise levels. Judge a model by its flow and "
+                "its quality figures, not by its loss.")
 
     st.fragment(_job_panel, run_every=1.0 if busy else None)()
 
