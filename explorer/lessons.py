@@ -92,7 +92,8 @@ def start(index: int) -> None:
 
 
 def apply_link() -> None:
-    """Once per session: a link's ``?lesson=N`` (1-based) starts that step."""
+    """Once per session: a link's ``?lesson=N`` (1-based) starts that step, on its page unless the link
+    names another (a hand-typed ``?lesson=4`` opens the Schedule page like the banner's link does)."""
     ss = st.session_state
     if ss.get("lesson_link_applied"):
         return
@@ -106,6 +107,8 @@ def apply_link() -> None:
             f"Ignored lesson={raw!r} in the link: the lesson has steps 1 to {len(steps)}.")
         return
     start(int(raw) - 1)
+    if "page" not in st.query_params:
+        st.query_params["page"] = lesson().steps[int(raw) - 1].page
 
 
 def link(index: int) -> str:

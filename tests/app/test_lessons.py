@@ -118,6 +118,15 @@ def test_last_step_has_no_next_and_a_bad_link_is_reported():
     assert "lesson" not in at.session_state or at.session_state["lesson"] is None
 
 
+def test_a_hand_typed_link_without_a_page_opens_the_steps_page():
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params.update({"lesson": "4"})
+    at.run()
+    clean(at)
+    assert at.title[0].value == "Schedule"
+    assert banner_text(at).startswith("**Lesson, step 4 of")
+
+
 def test_a_broken_lesson_file_names_the_step_and_the_field(tmp_path, monkeypatch):
     raw = json.loads(lessons.LESSON_FILE.read_text())
     raw["steps"][1]["model"] = "no_such_model"
