@@ -106,9 +106,10 @@ def apply_link() -> None:
         ss.setdefault("url_warnings", []).append(
             f"Ignored lesson={raw!r} in the link: the lesson has steps 1 to {len(steps)}.")
         return
-    start(int(raw) - 1)
+    index = int(raw) - 1
+    start(index)
     if "page" not in st.query_params:
-        st.query_params["page"] = lesson().steps[int(raw) - 1].page
+        st.query_params["page"] = steps[index].page
 
 
 def link(index: int) -> str:

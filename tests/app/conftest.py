@@ -18,3 +18,18 @@ def _wait_for_coverage(at: AppTest, timeout: float = 240.0) -> None:
 @pytest.fixture
 def wait_for_coverage():
     return _wait_for_coverage
+
+
+# Every kind of input widget the pages use, by AppTest accessor name.
+WIDGET_KINDS = ("button", "checkbox", "date_input", "file_uploader", "multiselect", "number_input", "radio",
+                "select_slider", "selectbox", "slider", "text_input", "toggle")
+
+
+def _page_controls(at: AppTest) -> list:
+    """All input widgets on the page AppTest last ran."""
+    return [widget for kind in WIDGET_KINDS for widget in getattr(at, kind)]
+
+
+@pytest.fixture
+def page_controls():
+    return _page_controls

@@ -30,19 +30,13 @@ def open_step(number: int) -> AppTest:
     return at.run()
 
 
-def widget_labels(at: AppTest) -> set[str]:
-    kinds = ("button", "number_input", "selectbox", "slider", "select_slider", "radio", "toggle",
-             "multiselect", "checkbox", "text_input")
-    return {element.label for kind in kinds for element in getattr(at, kind)}
-
-
 def banner_text(at: AppTest) -> str:
     return next(m.value for m in at.markdown if m.value.startswith("**Lesson, step"))
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("number", range(1, len(STEPS) + 1))
-def test_every_step_opens_from_its_link_and_its_button_works(number, wait_for_coverage):
+def test_every_step_opens_from_its_link_and_its_button_works(number, wait_for_coverage, page_controls):
     step = STEPS[number - 1]
     at = open_step(number)
     clean(at)
@@ -56,7 +50,7 @@ def test_every_step_opens_from_its_link_and_its_button_works(number, wait_for_co
     if step.model:
         assert at.session_state["flow_source"] == "model"
         assert step.model in at.session_state["model"]["source"]
-    labels = widget_labels(at)
+    labels = {control.label for control in page_controls(at)}
     if step.page in ACTION:
         assert f"**{at.button(key=ACTION[step.page]).label}**" in step.do  # the text names the button
         at.button(key=ACTION[step.page]).click().run()
@@ -66,7 +60,8 @@ def test_every_step_opens_from_its_link_and_its_button_works(number, wait_for_co
             assert job.error is None and len(job.results) == len(step.settings["cal"]["choices"])
         clean(at)
         assert at.get("plotly_chart"), "the action drew its figures"
-        labels |= widget_labels(at)  # controls that appear only with results, e.g. Compute UMAP
+        # Controls that appear only with results, e.g. Compute UMAP.
+        labels |= {control.label for control in page_controls(at)}
     # Every control the step names in bold exists on the page (Play is the animation's own button).
     named = set(re.findall(r"\*\*(.+?)\*\*", step.do)) - {"Play"}
     assert named <= labels, named - labels

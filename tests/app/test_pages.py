@@ -177,17 +177,13 @@ def test_generate_direction_reports_round_trip():
     assert np.isfinite(times).all()
 
 
-WIDGETS = ("button", "checkbox", "date_input", "file_uploader", "multiselect", "number_input", "radio",
-           "select_slider", "selectbox", "slider", "text_input", "toggle")
-
-
 @pytest.mark.parametrize("page", PAGES)
-def test_every_control_has_help_text(page):
+def test_every_control_has_help_text(page, page_controls):
     at = fresh({"dataset": "swiss_roll", "n": str(SMALL_N), "family": "reducing"})
     at.switch_page(page).run()
     if page == "pages/data.py":
         at.radio[0].set_value("Upload a file").run()  # the upload controls too
-    controls = [w for kind in WIDGETS for w in getattr(at, kind)]
+    controls = page_controls(at)
     assert controls
     missing = [getattr(w, "label", w) for w in controls if not getattr(w, "help", "")]
     assert not missing, f"controls without help= on {page}: {missing}"
