@@ -162,7 +162,7 @@ def coverage_experiment(flow: InflationaryFlow, radii=RADII, n_test: int = 20000
         table["data_inside"] = 100 * data_inside
         table["data_inside_se"] = _se(data_inside, n_data)
     table.attrs.update(nfe=run.nfe, seconds=time.perf_counter() - run.start, note=note, dim=dim,
-                       n_test=n_test, solver=flow._options(solver).describe())
+                       n_test=n_test, solver=flow.solver_options(solver).describe())
     return CoverageResult(table, boundaries, test_gen, run.nfe, table.attrs["seconds"], note)
 
 

@@ -134,7 +134,8 @@ class InflationaryFlow:
     def dim(self) -> int:
         return self.basis.dim
 
-    def _tensor(self, array) -> torch.Tensor:
+    def tensor(self, array) -> torch.Tensor:
+        """An array as a tensor of the flow's device and dtype (for code that solves augmented states)."""
         return torch.as_tensor(np.asarray(array), dtype=self.dtype, device=self.device)
 
     # ----------------------------------------------------------------- coordinates
@@ -151,14 +152,16 @@ class InflationaryFlow:
     def field(self, t: float, u: torch.Tensor) -> torch.Tensor:
         """du/dt at time t for flow coordinates u (N, D)."""
         sched = self.schedule
-        noise = self._tensor(sched.noise(t))
-        scale = self._tensor(sched.scale(t))
-        half_r = 0.5 * self._tensor(sched.noise_log_rate(t))
-        a = self._tensor(sched.scale_log_rate(t))
+        noise = self.tensor(sched.noise(t))
+        scale = self.tensor(sched.scale(t))
+        half_r = 0.5 * self.tensor(sched.noise_log_rate(t))
+        a = self.tensor(sched.scale_log_rate(t))
         den = self.denoiser(u / scale, t, noise)
         return (a + half_r) * u - half_r * scale * den
 
-    def _options(self, overrides: dict) -> SolverOptions:
+    def solver_options(self, overrides: dict | None = None) -> SolverOptions:
+        """The flow's solver settings with one call's keyword overrides applied (validated)."""
+        overrides = overrides or {}
         unknown = set(overrides) - {"method", "rtol", "atol", "step_size"}
         if unknown:
             raise TypeError(f"Unknown solver options: {sorted(unknown)}.")
@@ -171,8 +174,8 @@ class InflationaryFlow:
     def integrate(self, u: np.ndarray, times: np.ndarray, direction: str,
                   **solver) -> tuple[np.ndarray, SolveStats]:
         """Integrate flow coordinates ``u`` (N, D) given at ``times[0]``; return states (K, N, D)."""
-        opts = self._options(solver)
-        u0 = self._tensor(u)
+        opts = self.solver_options(solver)
+        u0 = self.tensor(u)
         t = torch.as_tensor(np.asarray(times, dtype=np.float64), dtype=self.dtype, device=self.device)
         nfe = 0
 

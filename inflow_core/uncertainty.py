@@ -171,7 +171,7 @@ def _field_jacobian(flow: InflationaryFlow, t: float, u: torch.Tensor) -> tuple[
 
 def _variational(flow, u_start, times, solver):
     """Integrate u and J = du(t)/du(start) together: du/dt = f, dJ/dt = (df/du) J."""
-    opts = flow._options(solver)
+    opts = flow.solver_options(solver)
     n, dim = u_start.shape
     state0 = np.concatenate([u_start, np.broadcast_to(np.eye(dim), (n, dim, dim)).reshape(n, -1)], axis=1)
     nfe = 0
@@ -191,7 +191,7 @@ def _variational(flow, u_start, times, solver):
 
 def _reverse(flow, u_start, times, solver):
     """Differentiate through the solve: one reverse-mode pass per output dimension (and frame)."""
-    opts = flow._options(solver)
+    opts = flow.solver_options(solver)
     n, dim = u_start.shape
     nfe = 0
 
@@ -202,7 +202,7 @@ def _reverse(flow, u_start, times, solver):
 
     start = time.perf_counter()
     with torch.enable_grad():
-        u0 = flow._tensor(u_start).requires_grad_(True)
+        u0 = flow.tensor(u_start).requires_grad_(True)
         t = torch.as_tensor(times, dtype=flow.dtype, device=flow.device)
         states = solve_ode(counted, u0, t, opts)
         jac = torch.zeros(len(times), n, dim, dim, dtype=flow.dtype)
@@ -218,7 +218,7 @@ def _reverse(flow, u_start, times, solver):
 
 
 def _solve(flow, func, state0, times, opts) -> np.ndarray:
-    state = flow._tensor(state0)
+    state = flow.tensor(state0)
     t = torch.as_tensor(times, dtype=flow.dtype, device=flow.device)
     with torch.no_grad():
         out = solve_ode(func, state, t, opts)
