@@ -83,9 +83,7 @@ def load_flow(path_or_bytes, device: str = "cpu", dim: int | None = None) -> Inf
     den = NetworkDenoiser(basis.eigenvalues, config["t_max"], config["width"], config["depth"])
     den.load_state_dict(_network_state(tensors, den))
     den = den.to(torch.float64).eval()
-    flow = InflationaryFlow(basis, schedule, den, device=device)
-    flow.card = _json(meta, "card")
-    return flow
+    return InflationaryFlow(basis, schedule, den, device=device, card=_json(meta, "card"))
 
 
 def save_asset(flow: InflationaryFlow, card: dict, name: str, directory=ASSETS) -> None:

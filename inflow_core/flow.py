@@ -11,6 +11,7 @@ norm), so accuracy does not depend on the batch, and never step past the end tim
 
 from __future__ import annotations
 
+import copy
 import time
 from dataclasses import dataclass, field
 
@@ -108,7 +109,7 @@ class InflationaryFlow:
     def __init__(self, basis: EigenBasis, schedule: Schedule, denoiser: torch.nn.Module,
                  method: str = DEFAULT_METHOD, rtol: float = DEFAULT_TOL, atol: float = DEFAULT_TOL,
                  step_size: float | None = None, device: str | torch.device = "cpu",
-                 dtype: torch.dtype | None = None):
+                 dtype: torch.dtype | None = None, card: dict | None = None):
         if schedule.dim != basis.dim:
             raise ValueError(f"The schedule has D = {schedule.dim} but the basis has D = {basis.dim}.")
         den_dim = getattr(denoiser, "dim", basis.dim)
@@ -119,8 +120,16 @@ class InflationaryFlow:
         self.schedule = schedule
         self.denoiser = denoiser
         self.solver = SolverOptions(method, rtol, atol, step_size)
+        self.card = card  # a learned model's card: what it was trained on, how, and how good (or None)
         self.last_stats: SolveStats | None = None
         self.to(device, dtype)
+
+    def with_solver(self, **options) -> InflationaryFlow:
+        """The same flow (shared basis, schedule and denoiser) with other default solver settings."""
+        clone = copy.copy(self)
+        clone.solver = self.solver_options(options)
+        clone.last_stats = None
+        return clone
 
     # ----------------------------------------------------------------- device handling
     def to(self, device: str | torch.device = "cpu", dtype: torch.dtype | None = None) -> InflationaryFlow:

@@ -22,7 +22,10 @@ FAMILIES = ("isotropic", "reducing", "proportional")
 
 # Exponents are clipped here so exp() never overflows for wild solver probes (exp(700) ~ 1e304).
 _MAX_EXPONENT = 700.0
-# Default sharpness of the auto end time: the fastest dimension's noise reaches kappa * lam_star.
+# Defaults (docs/MATH.md section 4): noise variance at t = 0, its exponential rate, and the sharpness of
+# the auto end time (the fastest dimension's noise reaches kappa * lam_star).
+DEFAULT_GAMMA0 = 5e-4
+DEFAULT_RHO = 1.0
 DEFAULT_KAPPA = 1000.0
 
 
@@ -62,8 +65,9 @@ class Schedule:
 
     # ----------------------------------------------------------------- constructors
     @classmethod
-    def isotropic(cls, eigenvalues, gamma0: float = 5e-4, rho: float = 1.0, t_max: float | None = None,
-                  final_scale: float = 1.0, kappa: float = DEFAULT_KAPPA) -> Schedule:
+    def isotropic(cls, eigenvalues, gamma0: float = DEFAULT_GAMMA0, rho: float = DEFAULT_RHO,
+                  t_max: float | None = None, final_scale: float = 1.0,
+                  kappa: float = DEFAULT_KAPPA) -> Schedule:
         """The released PR-preserving schedule: the same noise on every dimension, all D kept."""
         lam = _check_eigenvalues(eigenvalues)
         return cls._build("isotropic", lam, gamma0, rho, final_scale, np.ones_like(lam), t_max, kappa,
@@ -71,7 +75,7 @@ class Schedule:
 
     @classmethod
     def reducing(cls, eigenvalues, dims_to_keep: int = 1, inflation_gap: float | None = None,
-                 gamma0: float = 5e-4, rho: float = 1.0, t_max: float | None = None,
+                 gamma0: float = DEFAULT_GAMMA0, rho: float = DEFAULT_RHO, t_max: float | None = None,
                  final_scale: float = 1.0, kappa: float = DEFAULT_KAPPA) -> Schedule:
         """Keep the top ``dims_to_keep`` principal directions; compress the rest.
 
@@ -93,8 +97,9 @@ class Schedule:
         return cls._build("reducing", lam, gamma0, rho, final_scale, 1.0 + g, t_max, kappa, d, gap)
 
     @classmethod
-    def proportional(cls, eigenvalues, gamma0: float = 5e-4, rho: float = 1.0, t_max: float | None = None,
-                     final_scale: float = 1.0, kappa: float = DEFAULT_KAPPA) -> Schedule:
+    def proportional(cls, eigenvalues, gamma0: float = DEFAULT_GAMMA0, rho: float = DEFAULT_RHO,
+                     t_max: float | None = None, final_scale: float = 1.0,
+                  kappa: float = DEFAULT_KAPPA) -> Schedule:
         """The paper's PR-exact schedule: noise grows in proportion to each eigenvalue."""
         lam = _check_eigenvalues(eigenvalues)
         return cls._build("proportional", lam, gamma0, rho, final_scale, np.ones_like(lam), t_max, kappa,

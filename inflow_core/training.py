@@ -70,10 +70,6 @@ class TrainConfig:
     grad_clip: float = 1.0         # max global gradient norm
     seed: int = 0
     device: str = "auto"
-    # CPU intra-op threads; None = 1. Measured on this 2-core machine, width 128, batch 1024: idle,
-    # 1 thread 10.6 ms/step, 2 threads 6.5 ms; with the other core busy, 1 thread 9.5 ms, 2 threads
-    # 32.6 ms. The app trains while it also serves pages, so one thread is the robust default.
-    threads: int | None = None
 
     def check(self) -> None:
         """Raise ValueError naming the first impossible setting."""
@@ -216,31 +212,24 @@ def train(X: np.ndarray, basis: EigenBasis, schedule: Schedule, config: TrainCon
         raise ValueError(f"batch_size {config.batch_size} must be divisible by the {world} processes.")
     local = config.batch_size // world
 
-    threads_before = torch.get_num_threads()
-    if device.type == "cpu":
-        torch.set_num_threads(config.threads or 1)
-    try:
-        torch.manual_seed(config.seed)
-        den = NetworkDenoiser(basis.eigenvalues, schedule.t_max, config.width, config.depth).to(device)
-        to_device = lambda data: torch.as_tensor(basis.to_eigen(data), dtype=torch.float32, device=device)  # noqa: E731
-        Y = to_device(X)
-        chunks = None if sampler is None else (to_device(sampler(k)) for k in itertools.count())
-        ema = copy.deepcopy(den).requires_grad_(False)
-        module = _LossModule(den)
-        if distributed:
-            ids = [device.index] if device.type == "cuda" else None
-            module = torch.nn.parallel.DistributedDataParallel(module, device_ids=ids)
-        optimizer = torch.optim.AdamW(den.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-        table = _NoiseTable(schedule, device, config.time_sampling)
-        history, stopped, seconds = _loop(Y, chunks, den, ema, module, optimizer, table, config, device,
-                                          world, rank, local, progress, stop_event)
-    finally:
-        torch.set_num_threads(threads_before)
+    torch.manual_seed(config.seed)
+    den = NetworkDenoiser(basis.eigenvalues, schedule.t_max, config.width, config.depth).to(device)
+    to_device = lambda data: torch.as_tensor(basis.to_eigen(data), dtype=torch.float32, device=device)  # noqa: E731
+    Y = to_device(X)
+    chunks = None if sampler is None else (to_device(sampler(k)) for k in itertools.count())
+    ema = copy.deepcopy(den).requires_grad_(False)
+    module = _LossModule(den)
+    if distributed:
+        ids = [device.index] if device.type == "cuda" else None
+        module = torch.nn.parallel.DistributedDataParallel(module, device_ids=ids)
+    optimizer = torch.optim.AdamW(den.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    table = _NoiseTable(schedule, device, config.time_sampling)
+    history, stopped, seconds = _loop(Y, chunks, den, ema, module, optimizer, table, config, device,
+                                      world, rank, local, progress, stop_event)
 
     ema = ema.to("cpu", torch.float64).eval()
     if not all(torch.isfinite(p).all() for p in ema.parameters()):
         raise TrainingDiverged("Training produced non-finite weights; lower the learning rate and try again.")
-    flow = InflationaryFlow(basis, schedule, ema)
     steps = history[-1][0] if history else 0
     card = {
         "data": dict(data_info or {}, dim=basis.dim, n_train=int(len(X)), fresh_samples=sampler is not None),
@@ -253,7 +242,7 @@ def train(X: np.ndarray, basis: EigenBasis, schedule: Schedule, config: TrainCon
                      "finished_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")},
         "quality": {},
     }
-    flow.card = card
+    flow = InflationaryFlow(basis, schedule, ema, card=card)
     return TrainResult(flow, history, stopped, seconds, card)
 
 

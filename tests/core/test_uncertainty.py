@@ -91,3 +91,43 @@ def test_latent_ball_preimage_is_data_ellipse():
     y = flow.basis.to_eigen(data)
     radius = np.linalg.norm(y / np.sqrt(flow.basis.eigenvalues + flow.schedule.noise(0.0)), axis=1)
     assert np.allclose(radius, 2.0, rtol=1e-6)
+
+
+def test_error_covariance_shapes():
+    iso = un.error_covariance(3, "isotropic", 0.2)
+    np.testing.assert_allclose(iso, 0.04 * np.eye(3))
+    axes = un.error_covariance(2, "axes", 0.2, 0.1)
+    np.testing.assert_allclose(axes, np.diag([0.04, 0.01]))
+    rot = un.error_covariance(2, "rotated", 0.2, 0.1, angle_deg=90.0)
+    np.testing.assert_allclose(rot, np.diag([0.01, 0.04]), atol=1e-15)
+    tilted = un.error_covariance(2, "rotated", 0.2, 0.1, angle_deg=30.0)
+    np.testing.assert_allclose(np.linalg.eigvalsh(tilted), [0.01, 0.04])
+    assert tilted[0, 1] > 0
+    for bad in ({"shape": "round"}, {"sigma1": -1.0}, {"sigma1": float("nan")}):
+        with pytest.raises(ValueError):
+            un.error_covariance(2, **{"shape": "isotropic", "sigma1": 0.1, **bad})
+
+
+def test_linearisation_check_agrees_on_a_linear_map():
+    """The Gaussian flow is linear: linearised and Monte-Carlo covariances agree within the MC error."""
+    X, flow = gaussian_flow("reducing")
+    points, cov = X[:4], un.error_covariance(3, "rotated", 0.3, 0.1, 20.0)
+    check = un.compare_linearisation(un.propagate(flow, points, cov, method="linear"),
+                                     un.propagate(flow, points, cov, method="samples", n_samples=2000))
+    assert check.agrees.all(), (check.relative_difference, check.max_z)
+    assert np.all(check.max_z < 4)
+
+
+@pytest.mark.slow
+def test_linearisation_check_flags_a_bent_map():
+    """Two circles under their exact flow, with an error as large as the gap between the rings: the map
+    bends over the ellipse, the cloud is not the linearised ellipse, and the check says so."""
+    X, _ = ic.datasets.load("circles", n=1000, seed=0)
+    basis = ic.EigenBasis.fit(X)
+    flow = ic.InflationaryFlow(basis, ic.Schedule.isotropic(basis.eigenvalues),
+                               ic.EmpiricalDenoiser(basis.to_eigen(X)))
+    points, cov = X[:2], un.error_covariance(2, "isotropic", 0.5)
+    check = un.compare_linearisation(un.propagate(flow, points, cov, method="linear"),
+                                     un.propagate(flow, points, cov, method="samples", n_samples=400))
+    assert not check.agrees.any(), (check.relative_difference, check.max_z)
+    assert np.all(check.relative_difference > 0.2)
