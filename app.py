@@ -1,7 +1,7 @@
 """Inflationary Flows Explorer: `streamlit run app.py`.
 
-Entry point: page config, navigation over the home page (explorer/home.py) and pages/ (listed in
-explorer/navigation.py), the shared sidebar and the URL sync.
+Entry point: page config, the session (explorer/state.py), a lesson link, navigation over the home
+page (explorer/home.py) and pages/ (listed in explorer/navigation.py), then the shared frame and the page.
 """
 
 import streamlit as st
@@ -11,12 +11,12 @@ from explorer import layout, lessons, state
 st.set_page_config(page_title="Inflationary Flows Explorer", page_icon=":material/bubble_chart:",
                    layout="wide")
 
-state.init()
-lessons.apply_link()  # before the page switch below, which drops the link's query parameters
+first_run = state.init()
+if first_run:
+    lessons.apply_link()  # before the page switch below, which drops the link's query parameters
 current = st.navigation(layout.streamlit_pages())
-if not st.session_state.get("url_page_applied"):
+if first_run:
     # A shared link's ?page=... opens that page once; afterwards navigation drives the URL.
-    st.session_state.url_page_applied = True
     target = state.page_from_url()
     if target and current.url_path != st.query_params.get("page"):
         st.switch_page(target)

@@ -1,31 +1,171 @@
-"""Cached calls into ``inflow_core``: datasets, exact flows, trajectories and the home demo.
+"""The one result cache, and the cached calls into ``inflow_core`` that pages use.
 
-Results are cached by their parameters (``st.cache_data``), so revisiting a setting is instant and
-no page recomputes what another page already computed. Arguments whose names start with ``_``
-are not hashed; a string key that identifies them is passed alongside.
+``cached`` memoises a function in one server-wide cache: identical work is done once for every session
+(concurrent identical calls wait for the first instead of repeating it), results are kept newest first
+within a memory budget, and an error is never cached. Arguments whose names start with ``_`` are not
+part of the key: pass a string alongside that identifies them (``flow_key`` for a flow, ``data_key``
+for data). ``cached(job="...")`` also runs the computation through the job runner (its queue, its
+server-wide cap, one torch thread per worker), showing the user their place in the queue meanwhile.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import hashlib
+import inspect
 import io
-from dataclasses import dataclass
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import streamlit as st
-import torch
 
 import inflow_core as ic
-from inflow_core import gif, plots
+from explorer import jobs
+from inflow_core import gif, plots, reduction
 
 # Home demo: 1,000 circle points reduced to one dimension by their exact (empirical) flow, 600 of them
 # animated at tolerance 1e-4: the animation is light and computed in well under a second.
 DEMO = {"dataset": "circles", "n": 1000, "seed": 0, "particles": 600, "frames": 60, "tol": 1e-4}
+CACHE_BYTES = 512 * 2**20
+CACHE_ENTRIES = 256
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
-def builtin_dataset(name: str, n: int, seed: int,
-                    noise: float | None) -> tuple[np.ndarray, np.ndarray | None]:
+class ResultCache:
+    """Server-wide, bounded, single-flight memo of computed results (treat the values as read-only)."""
+
+    def __init__(self, max_bytes: int = CACHE_BYTES, max_entries: int = CACHE_ENTRIES):
+        self.max_bytes, self.max_entries = max_bytes, max_entries
+        self._lock = threading.Lock()
+        self._store: OrderedDict[Any, tuple[Any, int]] = OrderedDict()
+        self._inflight: dict[Any, Future] = {}
+        self.computed = 0  # how many computations ran (a test counts them)
+
+    def get_or_compute(self, key, compute: Callable[[], Any]) -> Any:
+        with self._lock:
+            if key in self._store:
+                self._store.move_to_end(key)
+                return self._store[key][0]
+            future = self._inflight.get(key)
+            owner = future is None
+            if owner:
+                future = self._inflight[key] = Future()
+        if not owner:
+            return future.result()  # the first caller's result, or its exception
+        try:
+            value = compute()
+        except BaseException as err:
+            future.set_exception(err)
+            raise
+        finally:
+            with self._lock:
+                self._inflight.pop(key, None)
+        with self._lock:
+            self.computed += 1
+            self._store[key] = (value, _nbytes(value))
+            self._evict()
+        future.set_result(value)
+        return value
+
+    def peek(self, key) -> Any:
+        """The cached value or None, without computing."""
+        with self._lock:
+            entry = self._store.get(key)
+            return None if entry is None else entry[0]
+
+    def _evict(self) -> None:
+        total = sum(size for _, size in self._store.values())
+        while len(self._store) > 1 and (total > self.max_bytes or len(self._store) > self.max_entries):
+            _, (_, size) = self._store.popitem(last=False)
+            total -= size
+
+
+@st.cache_resource
+def cache() -> ResultCache:
+    """The one cache shared by every session of this server."""
+    return ResultCache()
+
+
+def cached(fn: Callable | None = None, *, job: str | None = None):
+    """Memoise ``fn`` in the server-wide cache; with ``job``, compute it in the job runner's queue."""
+    if fn is None:
+        return functools.partial(cached, job=job)
+    signature = inspect.signature(fn)
+
+    def key_of(args, kwargs) -> tuple:
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        return (fn.__module__, fn.__qualname__,
+                tuple((name, _hashable(value)) for name, value in bound.arguments.items()
+                      if not name.startswith("_")))
+
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        compute = functools.partial(fn, *args, **kwargs)
+        if job is not None:
+            compute = functools.partial(run_in_queue, job, fn.__name__.replace("_", " "), compute)
+        return cache().get_or_compute(key_of(args, kwargs), compute)
+
+    call.peek = lambda *args, **kwargs: cache().peek(key_of(args, kwargs))
+    return call
+
+
+def run_in_queue(kind: str, title: str, compute: Callable[[], Any]) -> Any:
+    """Run ``compute`` in the job runner and wait, telling the user their place in the queue (inline when
+    already on a worker, which must not wait for a slot of its own queue)."""
+    if jobs.in_worker():
+        return compute()
+    status = st.empty()
+
+    def show(job: jobs.Job) -> None:
+        status.caption(jobs.waiting_text(job))
+
+    try:
+        return jobs.runner().run(kind, title, lambda job: compute(), jobs.session_id(), on_wait=show)
+    finally:
+        status.empty()
+
+
+def _hashable(value) -> Any:
+    """A cache-key form of an argument: arrays by content digest, containers recursively."""
+    if isinstance(value, np.ndarray):
+        digest = hashlib.blake2b(np.ascontiguousarray(value).tobytes(), digest_size=16).hexdigest()
+        return ("ndarray", value.shape, str(value.dtype), digest)
+    if isinstance(value, list | tuple):
+        return tuple(_hashable(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((str(k), _hashable(v)) for k, v in value.items()))
+    if value is None or isinstance(value, str | int | float | bool | bytes | np.generic):
+        return value
+    raise TypeError(f"Cannot key a cache on {type(value).__name__}: name the argument with a leading _ "
+                    "and pass a key string that identifies it.")
+
+
+def _nbytes(value, depth: int = 0) -> int:
+    """Approximate memory of a cached result (arrays dominate)."""
+    if depth > 4:
+        return 0
+    if isinstance(value, np.ndarray):
+        return value.nbytes
+    if isinstance(value, pd.DataFrame):
+        return int(value.memory_usage(deep=False).sum())
+    if isinstance(value, list | tuple):
+        return sum(_nbytes(v, depth + 1) for v in value)
+    if isinstance(value, dict):
+        return sum(_nbytes(v, depth + 1) for v in value.values())
+    if dataclasses.is_dataclass(value):
+        return sum(_nbytes(getattr(value, f.name), depth + 1) for f in dataclasses.fields(value))
+    return 64
+
+
+# --------------------------------------------------------------------------- data, bases, flows
+@cached
+def builtin_dataset(name: str, n: int, seed: int, noise: float | None) -> tuple[np.ndarray, np.ndarray | None]:
     """A built-in dataset, generated once per parameter set."""
     return ic.datasets.load(name, n=n, seed=seed, noise=noise)
 
@@ -35,20 +175,28 @@ def fit_basis(X: np.ndarray) -> ic.EigenBasis:
     return ic.EigenBasis.fit(X, standardize=True)
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+@cached
 def basis_for(data_key: str, _X: np.ndarray) -> ic.EigenBasis:
     """The eigenbasis of the data identified by ``data_key``, fitted once."""
     return fit_basis(_X)
 
 
-def exact_flow(X: np.ndarray, basis: ic.EigenBasis, schedule: ic.Schedule, tol: float,
-               method: str = "dopri5") -> ic.InflationaryFlow:
+def exact_flow(X: np.ndarray, basis: ic.EigenBasis, schedule: ic.Schedule, **solver) -> ic.InflationaryFlow:
     """The exact flow of the data set itself (empirical denoiser): no training, instant to build."""
-    return ic.InflationaryFlow(basis, schedule, ic.EmpiricalDenoiser(basis.to_eigen(X)), method=method,
-                               rtol=tol, atol=tol)
+    return ic.InflationaryFlow(basis, schedule, ic.EmpiricalDenoiser(basis.to_eigen(X)), **solver)
 
 
-@dataclass
+@cached
+def shipped_flow(name: str) -> ic.InflationaryFlow:
+    """A model shipped with the app, loaded once per server (ValueError names the shipped ones)."""
+    entry = next((m for m in ic.checkpoints.shipped_models() if m["name"] == name), None)
+    if entry is None:
+        raise ValueError(f"No shipped model {name!r}.")
+    return ic.load_flow(entry["path"])
+
+
+# --------------------------------------------------------------------------- the Flow page
+@dataclasses.dataclass
 class FlowResult:
     """One computed animation: frames of flow coordinates plus everything shown under the figure."""
 
@@ -66,16 +214,14 @@ class FlowResult:
     kept: np.ndarray             # (D,) the schedule's kept dimensions
 
 
-@st.cache_data(max_entries=24, show_spinner=False)
-def flow_result(flow_key: str, _flow: ic.InflationaryFlow, _X: np.ndarray, _labels: np.ndarray | None,
-                direction: str, n_particles: int, n_frames: int, seed: int, prior: str,
-                round_trip: bool = True, blur: bool = False) -> FlowResult:
-    """Integrate the flow for an animation; cached by ``flow_key`` (data, schedule, model, solver) and
-    the animation settings. Inflate animates a random subset of the data (``blur``: plus the initial
-    noise, i.e. draws from the flow's t = 0 distribution); generate animates draws from the latent prior.
-    The round trip (optional: it doubles the cost) integrates the end states back and compares them with
-    the start."""
-    torch.set_num_threads(1)  # small batches: one thread is fastest and leaves a core for other users
+@cached(job="flow")
+def flow_result(flow_key: str, _flow: ic.InflationaryFlow, data_key: str, _X: np.ndarray,
+                _labels: np.ndarray | None, direction: str, n_particles: int, n_frames: int, seed: int,
+                prior: str, round_trip: bool = True, blur: bool = False) -> FlowResult:
+    """Integrate the flow for an animation, keyed by the flow, the data and the animation settings.
+    Inflate animates a random subset of the data (``blur``: plus the initial noise, i.e. draws from the
+    flow's t = 0 distribution); generate animates draws from the latent prior. The round trip (optional:
+    it doubles the cost) integrates the end states back and compares them with the start."""
     rng = np.random.default_rng(seed)
     labels, round_trip_text = None, "not computed"
     if direction == "inflate":
@@ -126,6 +272,74 @@ def trajectories_csv(result: FlowResult) -> bytes:
     return buffer.getvalue().encode()
 
 
+# --------------------------------------------------------------------------- the Uncertainty page
+@cached(job="propagation")
+def propagate_both(flow_key: str, _flow: ic.InflationaryFlow, points: np.ndarray, cov: np.ndarray,
+                   n_samples: int, n_frames: int, data_key: str, _background: np.ndarray):
+    """Linearised and Monte-Carlo propagation with frames, plus moving background particles."""
+    linear = ic.uncertainty.propagate(_flow, points, cov, method="linear", n_frames=n_frames)
+    samples = ic.uncertainty.propagate(_flow, points, cov, method="samples", n_samples=n_samples,
+                                       n_frames=n_frames, seed=0)
+    background = _flow.trajectory(_background, "inflate", n_frames=n_frames).states
+    return linear, samples, background
+
+
+@cached(job="propagation")
+def region_preimage(flow_key: str, _flow: ic.InflationaryFlow, centre: tuple, radius: float, data_key: str,
+                    _reference: np.ndarray):
+    """A latent Mahalanobis circle, its decoded pre-image, and encoded reference points for context."""
+    ring = ic.uncertainty.latent_ball(_flow, np.array(centre), radius, n=240)
+    return ring, ic.uncertainty.preimage(_flow, ring), _flow.encode(_reference)
+
+
+# --------------------------------------------------------------------------- the Inspect page
+@cached
+def digits_split(n_train: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(train X, train labels, held-out X, held-out labels) of the digits, as the shipped models split."""
+    X, labels = ic.datasets.load("digits")
+    train, held = reduction.holdout_split(len(X), n_train, seed=0)
+    return X[train], labels[train], X[held], labels[held]
+
+
+@cached(job="encoding")
+def encode_points(flow_key: str, _flow: ic.InflationaryFlow, points_key: str, _X: np.ndarray,
+                  _labels: np.ndarray | None, k: int):
+    """The flow's kept latent and PCA with the same d, with their neighbourhood scores."""
+    Z = reduction.latent(_flow, _X)
+    P = reduction.pca_embedding(_flow.basis, _X, Z.shape[1])
+    scores = {"inflationary flow": reduction.neighbourhood(_X, Z, _labels, k),
+              "PCA": reduction.neighbourhood(_X, P, _labels, k)}
+    return Z, P, scores
+
+
+@cached(job="umap")
+def umap_points(points_key: str, _X: np.ndarray, _labels: np.ndarray | None, d: int, k: int):
+    """UMAP with d components of the same points, and its neighbourhood scores."""
+    E = reduction.umap_embedding(_X, d, seed=0)
+    return E, reduction.neighbourhood(_X, E, _labels, k)
+
+
+@cached
+def decode_kept(flow_key: str, _flow: ic.InflationaryFlow, Z: np.ndarray) -> np.ndarray:
+    """Kept latents -> data (compressed latent coordinates at 0)."""
+    return reduction.decode_kept(_flow, Z)
+
+
+@cached(job="generation")
+def generate(flow_key: str, _flow: ic.InflationaryFlow, n: int, seed: int, prior: str, ref_key: str,
+             _reference: np.ndarray) -> np.ndarray:
+    """n generated points (the empirical prior resamples the reference data's compressed latents)."""
+    return _flow.sample(n, seed=seed, prior=prior, reference=_reference if prior == "empirical" else None)
+
+
+@cached(job="encoding")
+def variance_profile(flow_key: str, _flow: ic.InflationaryFlow, points_key: str, _X: np.ndarray,
+                     n_frames: int):
+    """Variance of every eigen-dimension and the participation ratio over the inflation."""
+    return reduction.variance_profile(_flow, _X, n_frames=n_frames)
+
+
+# --------------------------------------------------------------------------- figures of results
 def animation_figure(result: FlowResult, dims: list[int], color_mode: str, trails: int = 0,
                      linked: bool = True, title: str = "", height: int = 560):
     """The Plotly animation of a result on the chosen coordinates (0-based), with linked panels."""
@@ -151,14 +365,14 @@ def animation_gif(result: FlowResult, dims: list[int], color_mode: str, title: s
                         note=f"colour: {color_title}. {source}; {result.solver}, {result.nfe:,} NFE")
 
 
-@st.cache_data(show_spinner=False)
+@cached
 def home_demo_figure():
     """The home page's animation (computed once per server, then served from the cache)."""
     X, labels = builtin_dataset(DEMO["dataset"], DEMO["n"], DEMO["seed"], None)
     basis = fit_basis(X)
     schedule = ic.Schedule.reducing(basis.eigenvalues, dims_to_keep=1)
-    flow = exact_flow(X, basis, schedule, tol=DEMO["tol"])
-    result = flow_result(f"home|{schedule.describe()}", flow, X, labels, "inflate", DEMO["particles"],
+    flow = exact_flow(X, basis, schedule, rtol=DEMO["tol"], atol=DEMO["tol"])
+    result = flow_result(f"home|{schedule.describe()}", flow, "home", X, labels, "inflate", DEMO["particles"],
                          DEMO["frames"], 0, "gaussian", round_trip=False)
     fig = animation_figure(result, [0, 1], "label", title="Two circles inflate; the second dimension "
                                                           "collapses",

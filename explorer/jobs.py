@@ -1,103 +1,292 @@
-"""Background training: a worker thread per job that never calls Streamlit, and a server-wide cap.
+"""The one job runner: every long computation of the explorer (training, coverage, flows, propagation)
+runs here, never in a page.
 
-The worker only writes plain attributes of its ``TrainingJob`` (latest progress, loss history,
-result or error); the Train page polls them from a fragment. Each session holds at most one job
-(kept in its session state); ``MAX_CONCURRENT_JOBS`` bounds the jobs running in the whole server.
+One runner serves the whole server: a first-in-first-out queue, ``slots`` worker threads (one per CPU
+core, each with one torch thread, set here and nowhere else), per-kind caps (at most two training runs),
+progress, cancel, and each waiting job's place in the queue. Workers never call Streamlit: a job's
+function gets the ``Job`` and reports through it; pages poll it. A job whose browser session has gone
+is cancelled by the watchdog, so a closed tab frees its slot.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
-import numpy as np
 import streamlit as st
+import torch
 
-import inflow_core as ic
-from inflow_core import training
-from inflow_core.training import Progress, TrainConfig, TrainResult
-
-MAX_CONCURRENT_JOBS = 2
+SLOTS = max(1, os.cpu_count() or 1)
+KIND_CAPS = {"training": 2}        # queued + running jobs of a kind, server-wide
+ORPHAN_SECONDS = 30.0              # a job is cancelled once its session has been gone this long
+WATCH_EVERY = 5.0
+_WORKER = "inflow-worker-"
 
 
 class ServerBusy(ValueError):
-    """Too many training jobs are running on this server."""
+    """The server already runs as many jobs of this kind as it allows."""
 
 
-@dataclass
-class TrainingJob:
-    """A training run in a background thread; its fields are written by the worker, read by the page."""
+class Cancelled(Exception):
+    """Raised inside a job's function (by ``Job.check``) once Cancel was pressed."""
 
-    config: TrainConfig
-    data_title: str
-    schedule_text: str
+
+@dataclass(eq=False)
+class Job:
+    """One background computation; written by its worker, read by pages."""
+
+    kind: str
+    title: str
+    fn: Callable[[Job], Any]
+    session_id: str | None = None
     stop_event: threading.Event = field(default_factory=threading.Event)
-    started: float = field(default_factory=time.monotonic)
-    progress: Progress | None = None
-    history: list[tuple[int, float]] = field(default_factory=list)
-    result: TrainResult | None = None
+    submitted: float = field(default_factory=time.monotonic)
+    started: float | None = None
+    finished: float | None = None
+    fraction: float = 0.0
+    message: str = "waiting"
+    detail: Any = None          # kind-specific live data (a training run's progress and loss history)
+    result: Any = None
     error: str | None = None
-    thread: threading.Thread | None = None
+    _done: threading.Event = field(default_factory=threading.Event)
 
     @property
     def running(self) -> bool:
-        return self.thread is not None and self.thread.is_alive()
+        return self.started is not None and not self._done.is_set()
+
+    @property
+    def waiting(self) -> bool:
+        return self.started is None and not self._done.is_set()
+
+    @property
+    def active(self) -> bool:
+        """Waiting or running."""
+        return not self._done.is_set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self.stop_event.is_set()
+
+    def report(self, fraction: float, message: str) -> None:
+        """Progress from the worker (0..1 and a short text)."""
+        self.fraction, self.message = min(max(float(fraction), 0.0), 1.0), message
+
+    def check(self) -> None:
+        """Raise Cancelled if Cancel was pressed (for functions without their own stop flag)."""
+        if self.stop_event.is_set():
+            raise Cancelled
 
     def stop(self) -> None:
-        """Ask the worker to finish early; it still returns a usable (EMA) model."""
         self.stop_event.set()
 
-    def _on_progress(self, progress: Progress) -> None:
-        self.progress = progress
-        self.history.append((progress.step, progress.loss))
+    def wait(self, timeout: float | None = None) -> bool:
+        return self._done.wait(timeout)
 
-    def _run(self, X: np.ndarray, basis: ic.EigenBasis, schedule: ic.Schedule, data_info: dict,
-             sampler: Callable[[int], np.ndarray] | None) -> None:
+    def elapsed(self) -> float:
+        return (self.finished or time.monotonic()) - (self.started or time.monotonic())
+
+    def _run(self) -> None:
+        self.started = time.monotonic()
+        self.message = "running"
         try:
-            self.result = training.train(X, basis, schedule, self.config, progress=self._on_progress,
-                                            stop_event=self.stop_event, data_info=data_info, sampler=sampler)
-        except ValueError as err:  # bad settings or a diverged run: the message says what to change
+            self.result = self.fn(self)
+        except Cancelled:
+            self.error = "Cancelled."
+        except ValueError as err:  # bad settings, a solver that gave up: the message says what to change
             self.error = str(err)
         except Exception as err:  # noqa: BLE001 - the worker must always report back to the page
-            self.error = f"Training failed unexpectedly: {type(err).__name__}: {err}"
+            self.error = f"{self.title} failed unexpectedly: {type(err).__name__}: {err}"
+        finally:
+            self.finished = time.monotonic()
+            self._done.set()
 
 
-class JobRegistry:
-    """All training jobs of this server process, to enforce the concurrency cap."""
+class JobRunner:
+    """The server-wide queue and workers."""
 
-    def __init__(self, cap: int = MAX_CONCURRENT_JOBS):
-        self.cap = cap
-        self._lock = threading.Lock()
-        self._jobs: list[TrainingJob] = []
+    def __init__(self, slots: int = SLOTS, kind_caps: dict | None = None,
+                 session_alive: Callable[[str], bool] | None = None):
+        self.slots = slots
+        self.kind_caps = dict(KIND_CAPS if kind_caps is None else kind_caps)
+        self._session_alive = session_alive or _session_alive
+        self._cond = threading.Condition()
+        self._queue: deque[Job] = deque()
+        self._running: list[Job] = []
+        self._workers = [threading.Thread(target=self._work, name=f"{_WORKER}{i}", daemon=True)
+                         for i in range(slots)]
+        for worker in self._workers:
+            worker.start()
+        threading.Thread(target=self._watch, name="inflow-job-watchdog", daemon=True).start()
 
-    def running(self) -> int:
-        with self._lock:
-            self._jobs = [job for job in self._jobs if job.running]
-            return len(self._jobs)
-
-    def start(self, X: np.ndarray, basis: ic.EigenBasis, schedule: ic.Schedule, config: TrainConfig,
-              data_info: dict, data_title: str,
-              sampler: Callable[[int], np.ndarray] | None = None) -> TrainingJob:
-        """Start a job in a daemon thread, or raise ServerBusy when the server is at its cap.
-
-        ``sampler`` (see ``training.train``) trains on fresh draws of a built-in dataset instead of X."""
-        config.check()
-        job = TrainingJob(config, data_title, schedule.describe())
-        with self._lock:
-            self._jobs = [j for j in self._jobs if j.running]
-            if len(self._jobs) >= self.cap:
-                raise ServerBusy(f"{len(self._jobs)} training jobs are already running on this server (the "
-                                 f"limit is {self.cap}); wait for one to finish or use the exact flow.")
-            job.thread = threading.Thread(target=job._run, args=(X, basis, schedule, data_info, sampler),
-                                          name="inflow-training", daemon=True)
-            self._jobs.append(job)
-            job.thread.start()
+    def submit(self, kind: str, title: str, fn: Callable[[Job], Any], session_id: str | None = None) -> Job:
+        """Queue ``fn(job)``; raise ServerBusy when the kind's server-wide cap is reached."""
+        job = Job(kind, title, fn, session_id)
+        with self._cond:
+            cap = self.kind_caps.get(kind)
+            same = sum(j.kind == kind for j in (*self._queue, *self._running))
+            if cap is not None and same >= cap:
+                raise ServerBusy(f"{same} {kind} jobs are already running or waiting on this server (the limit "
+                                 f"is {cap}); wait for one to finish.")
+            self._queue.append(job)
+            self._cond.notify()
         return job
+
+    def run(self, kind: str, title: str, fn: Callable[[Job], Any], session_id: str | None = None,
+            on_wait: Callable[[Job], None] | None = None) -> Any:
+        """Submit and wait for the result (raising the job's error as ValueError); ``on_wait(job)`` is
+        called about four times a second meanwhile, to show the place in the queue and the progress."""
+        job = self.submit(kind, title, fn, session_id)
+        while not job.wait(0.25):
+            if on_wait is not None:
+                on_wait(job)
+        if job.error:
+            raise ValueError(job.error)
+        return job.result
+
+    def place(self, job: Job) -> int:
+        """1-based place of a waiting job in the queue; 0 when it runs or has finished."""
+        with self._cond:
+            return next((i + 1 for i, j in enumerate(self._queue) if j is job), 0)
+
+    def counts(self) -> tuple[int, int]:
+        """(running, waiting) jobs right now."""
+        with self._cond:
+            return len(self._running), len(self._queue)
+
+    def _work(self) -> None:
+        torch.set_num_threads(1)  # one thread per worker: small solves, and a core for each other worker
+        while True:
+            with self._cond:
+                while not self._queue:
+                    self._cond.wait()
+                job = self._queue.popleft()
+                self._running.append(job)
+            try:
+                if job.cancelled:
+                    job.error = "Cancelled before it started."
+                    job.finished = time.monotonic()
+                    job._done.set()
+                else:
+                    job._run()
+            finally:
+                with self._cond:
+                    self._running.remove(job)
+
+    def _watch(self) -> None:
+        """Cancel jobs whose browser session has been gone for ORPHAN_SECONDS."""
+        gone_since: dict[int, float] = {}
+        while True:
+            time.sleep(WATCH_EVERY)
+            with self._cond:
+                jobs = [*self._queue, *self._running]
+            now = time.monotonic()
+            for job in jobs:
+                if job.session_id is None or self._session_alive(job.session_id):
+                    gone_since.pop(id(job), None)
+                elif now - gone_since.setdefault(id(job), now) >= ORPHAN_SECONDS:
+                    job.stop()
+            gone_since = {id(j): gone_since[id(j)] for j in jobs if id(j) in gone_since}
+
+
+def _session_alive(session_id: str) -> bool:
+    """Whether a browser session is still connected (True where Streamlit's runtime cannot tell)."""
+    from streamlit.runtime import Runtime
+
+    if not Runtime.exists():
+        return True
+    try:
+        return bool(Runtime.instance().is_active_session(session_id))
+    except Exception:  # noqa: BLE001 - a mocked runtime (AppTest) cannot tell: keep the job
+        return True
 
 
 @st.cache_resource
-def registry() -> JobRegistry:
-    """The one registry shared by every session of this server."""
-    return JobRegistry()
+def runner() -> JobRunner:
+    """The one runner shared by every session of this server."""
+    return JobRunner()
+
+
+def in_worker() -> bool:
+    """Whether the calling thread is one of the runner's workers."""
+    return threading.current_thread().name.startswith(_WORKER)
+
+
+def session_id() -> str | None:
+    """The current browser session's id (for the watchdog)."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx else None
+
+
+def waiting_text(job: Job) -> str:
+    """'waiting, 2nd in the queue' or the job's progress, for a status line."""
+    place = runner().place(job)
+    if place:
+        running, waiting = runner().counts()
+        return f"Waiting: place {place} of {waiting} in the queue ({running} job(s) running on this server)."
+    return f"{job.message} ({job.elapsed():.0f} s)"
+
+
+# --------------------------------------------------------------------------- the app's job kinds
+@dataclass
+class TrainingLive:
+    """What a training job shows while it runs: the latest progress and the loss history."""
+
+    progress: Any = None
+    history: list = field(default_factory=list)
+    installed: bool = False   # the page made the finished model the session's model
+
+
+def start_training(X, basis, schedule, config, data_info: dict, data_title: str, sampler=None) -> Job:
+    """Train a network in the queue (``training.train``); Stop finishes early with a usable model.
+    ``sampler`` trains on fresh draws of a built-in dataset instead of X."""
+    from inflow_core import training
+
+    config.check()
+    live = TrainingLive()
+
+    def work(job: Job):
+        def on_progress(progress) -> None:
+            live.progress = progress
+            live.history.append((progress.step, progress.loss))
+            if progress.eta is not None:
+                job.report(progress.elapsed / max(progress.elapsed + progress.eta, 1e-9),
+                           f"step {progress.step:,}")
+
+        return training.train(X, basis, schedule, config, progress=on_progress, stop_event=job.stop_event,
+                               data_info=data_info, sampler=sampler)
+
+    job = runner().submit("training", f"Training on {data_title}", work, session_id())
+    job.detail = live
+    return job
+
+
+def start_coverage(flows: dict, n_test: int, n_boundary: int, data) -> Job:
+    """The coverage experiment (``calibration.coverage_experiment``) for each named flow in turn; Cancel
+    keeps the flows that finished (``job.detail`` holds them as they come)."""
+    from inflow_core import calibration
+
+    results: dict = {}
+
+    def work(job: Job) -> dict:
+        for k, (name, flow) in enumerate(flows.items()):
+            def report(fraction: float, message: str, k=k, name=name) -> None:
+                job.report((k + fraction) / len(flows), f"{name}: {message}")
+
+            try:
+                results[name] = calibration.coverage_experiment(
+                    flow, n_test=n_test, n_boundary=n_boundary, progress=report, stop_event=job.stop_event,
+                    data=data)
+            except calibration.CalibrationCancelled:
+                raise Cancelled from None
+        return results
+
+    job = runner().submit("coverage", "Coverage experiment", work, session_id())
+    job.detail = results
+    return job

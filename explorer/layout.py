@@ -1,12 +1,10 @@
-"""What every page shows around its own content: link warnings, the URL sync and the shared sidebar.
+"""What every page shows around its own content, and the guard every flow-integrating page uses.
 
-``app.py`` normally does this before running a page. Streamlit can also run a page file on its own:
-because the folder is called ``pages/``, a fresh server starts in Streamlit's legacy folder mode
-until ``st.navigation`` has run once (a first visit through a link to a sub-page), and AppTest
-re-enters that mode on every run after ``switch_page``. ``page_setup`` switches the mode off; on a
-session's first run it reruns, so ``app.py`` drives the page (the menu and widget identities are
-then the app's; a click on a legacy-mode page would be lost); on later runs (AppTest, where a rerun
-would swallow the click being tested) it sets up page config, state and sidebar itself.
+``app.py`` runs the shared frame (notices, lesson banner, URL mirror, sidebar) before each page. One case
+needs ``page_setup``: because the folder is called ``pages/`` (the project's agreed layout), Streamlit
+starts a fresh server in its legacy folder mode and runs a page file on its own, without ``app.py``,
+until ``st.navigation`` has run once; AppTest re-enters that mode on every run after ``switch_page``.
+``page_setup`` is the first call of every page and handles exactly that case.
 """
 
 from __future__ import annotations
@@ -16,8 +14,6 @@ import streamlit as st
 from explorer import home, lessons, sidebar, state
 from explorer.navigation import PAGES
 
-_DONE = "_layout_done"
-
 
 def streamlit_pages() -> list[st.Page]:
     """Home plus every page of ``PAGES``, as ``st.navigation`` takes them."""
@@ -26,39 +22,49 @@ def streamlit_pages() -> list[st.Page]:
 
 
 def shared(url_path: str) -> None:
-    """Warnings about the link, the lesson banner, the URL mirror of the state, and the sidebar (called
-    by app.py)."""
-    for warning in st.session_state.pop("url_warnings", []):
-        st.warning(warning)
+    """Notices (bad link values and the like, as plain text), the lesson banner, the URL mirror of the
+    state, and the sidebar."""
+    notices = state.session().notices
+    while notices:
+        st.warning(notices.pop(0), icon=":material/warning:")
     lessons.banner()
     state.write_query_params(url_path)
     sidebar.render()
-    st.session_state[_DONE] = True
 
 
 def page_setup(url_path: str) -> None:
-    """First call of every page: make sure state and layout exist even when app.py did not run."""
-    if st.session_state.pop(_DONE, False):
-        return
-    if _leave_legacy_folder_mode() and "data" not in st.session_state:
-        # A session's first run (a link straight to this page on a fresh server): no click can be lost,
-        # so run again through app.py, which then owns the menu and the widget identities.
+    """First call of every page. Streamlit's legacy folder mode (see the module docstring) is the only
+    case where ``app.py`` did not run first: leave that mode; on a session's first run rerun, so that
+    ``app.py`` owns the menu and the widget identities; otherwise (AppTest after ``switch_page``, where a
+    rerun would swallow the click being tested) draw the shared frame here."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if not PagesManager.uses_pages_directory:
+        return  # app.py drove this run (st.navigation has switched the legacy mode off)
+    PagesManager.uses_pages_directory = False
+    if "session" not in st.session_state:
         st.rerun()
     st.set_page_config(page_title="Inflationary Flows Explorer", layout="wide")
-    state.init()
-    lessons.apply_link()
     shared(url_path)
-    st.session_state.pop(_DONE, None)
 
 
-def _leave_legacy_folder_mode() -> bool:
-    """Turn off Streamlit's legacy ``pages/`` folder mode (an internal flag), as st.navigation does;
-    True if it was on."""
+def active_flow_or_stop(data: state.Data, basis, schedule) -> state.ActiveFlow:
+    """The flow to integrate; when the chosen model does not fit the data and schedule, say why, offer
+    both ways out (switch to the model's data, or the exact flow), and stop the page."""
     try:
-        from streamlit.runtime.pages_manager import PagesManager
-    except ImportError:
-        return False
-    if getattr(PagesManager, "uses_pages_directory", None) is not True:
-        return False
-    PagesManager.uses_pages_directory = False
-    return True
+        return state.active_flow(data, basis, schedule)
+    except ValueError as err:
+        st.error(f"{err} Switch the data and schedule back to the model's, or use the exact flow.")
+    c1, c2 = st.columns(2)
+    if c1.button("Switch to the model's data and schedule", key="guard_adopt",
+                 help="Load the dataset and schedule the model was trained on."):
+        try:
+            state.adopt_model_settings()
+            st.rerun()
+        except ValueError as adopt_err:
+            st.error(str(adopt_err))
+    if c2.button("Use the exact flow instead", key="guard_exact",
+                 help="Integrate the exact flow of the current data; the model stays loaded."):
+        state.use_exact_flow()
+        st.rerun()
+    st.stop()

@@ -8,7 +8,7 @@ session. The address bar keeps mirroring the live settings, so it stays an hones
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 
@@ -16,11 +16,10 @@ import streamlit as st
 
 import inflow_core as ic
 from explorer import state
-from explorer.navigation import PAGES
+from explorer.navigation import PAGES, page_defaults
 
 LESSON_FILE = Path(__file__).resolve().parent.parent / "assets" / "lessons.json"
-# Session groups a step may preset (merged over what is there), and the schedule fields it may set.
-SETTING_GROUPS = ("view", "cal")
+# The schedule fields a step may set; its "settings" preset pages' own settings, by page url name.
 SCHEDULE_FIELDS = ("family", "dims_to_keep", "inflation_gap")
 
 
@@ -53,7 +52,10 @@ def lesson() -> Lesson:
     steps = tuple(Step(**s) for s in raw["steps"])
     for i, step in enumerate(steps, 1):
         problems = [f"schedule field {k!r}" for k in step.schedule if k not in SCHEDULE_FIELDS]
-        problems += [f"settings group {g!r}" for g in step.settings if g not in SETTING_GROUPS]
+        pages = page_defaults()
+        problems += [f"settings of page {g!r}" for g in step.settings if g not in pages]
+        problems += [f"setting {g}.{k}" for g, values in step.settings.items() if g in pages
+                     for k in values if k not in pages[g]]
         if page_path(step) is None:
             problems.append(f"page {step.page!r}")
         if step.dataset not in ic.datasets.REGISTRY:
@@ -73,38 +75,28 @@ def page_path(step: Step) -> str | None:
 def start(index: int) -> None:
     """Set the session up for step ``index`` (0-based): data, schedule, flow and page settings."""
     step = lesson().steps[index]
-    ss = st.session_state
     if step.model:
-        entry = next(m for m in ic.checkpoints.shipped_models() if m["name"] == step.model)
-        flow = ic.load_flow(entry["path"])
-        state.install_model(flow, flow.card, f"shipped model {step.model}")
-        state.use_model_settings(ss.model)  # the data and schedule the model was trained on
+        state.use_shipped_model(step.model)  # with the data and schedule the model was trained on
     else:
-        spec = state.data_defaults(step.dataset)
-        state.set_dataset(spec)
-        ss.sched = {**ss.sched, **step.schedule}
-        ss.flow_source = "exact"  # a loaded model stays loaded, one click away on Train / Load
-    ss.view = {**state.VIEW_DEFAULTS, **step.settings.get("view", {})}
-    for group, values in step.settings.items():
-        if group != "view":
-            ss[group] = {**ss.get(group, {}), **values}
-    ss.lesson = index
+        state.set_data(state.DataSpec.default_for(step.dataset))
+        state.set_schedule(replace(state.session().sched, **step.schedule))
+        state.use_exact_flow()  # a loaded model stays loaded, one click away on Train / Load
+    defaults = page_defaults()
+    for page, values in {"flow": {}, **step.settings}.items():  # the Flow page's view starts afresh
+        state.preset(page, {**defaults[page], **values} if page == "flow" else values)
+    state.session().lesson = index
 
 
 def apply_link() -> None:
-    """Once per session: a link's ``?lesson=N`` (1-based) starts that step, on its page unless the link
-    names another (a hand-typed ``?lesson=4`` opens the Schedule page like the banner's link does)."""
-    ss = st.session_state
-    if ss.get("lesson_link_applied"):
-        return
-    ss.lesson_link_applied = True
+    """A link's ``?lesson=N`` (1-based) starts that step, on its page unless the link names another (a
+    hand-typed ``?lesson=4`` opens the Schedule page like the banner's link does). Called once per
+    session, by ``app.py``."""
     raw = st.query_params.get("lesson")
     if raw is None:
         return
     steps = lesson().steps
     if not raw.isdigit() or not 1 <= int(raw) <= len(steps):
-        ss.setdefault("url_warnings", []).append(
-            f"Ignored lesson={raw!r} in the link: the lesson has steps 1 to {len(steps)}.")
+        state.notify(f"Ignored lesson={raw!r} in the link: the lesson has steps 1 to {len(steps)}.")
         return
     index = int(raw) - 1
     start(index)
@@ -120,8 +112,7 @@ def link(index: int) -> str:
 
 def banner() -> None:
     """On top of every page while a lesson runs: the step, what to do, notice and ask, and navigation."""
-    ss = st.session_state
-    index = ss.get("lesson")
+    index = state.session().lesson
     if index is None:
         return
     steps = lesson().steps
@@ -138,7 +129,7 @@ def banner() -> None:
                           help="Set up the next step (data, schedule, flow and view) and open its page."):
             target = index + 1
         if end.button("End the lesson", key="lesson_end", help="Hide this box; everything else stays."):
-            ss.lesson = None
+            state.session().lesson = None
             st.rerun()
         with where.popover("Link to this step", help="An address for slides: it opens this step in a new "
                                                       "session, set up as here."):

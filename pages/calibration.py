@@ -2,70 +2,19 @@
 
 from __future__ import annotations
 
-import threading
-import time
-from dataclasses import dataclass, field
-
 import numpy as np
 import pandas as pd
 import streamlit as st
-import torch
 
 import inflow_core as ic
-from explorer import adapters, layout, state
-from inflow_core import calibration
+from explorer import adapters, jobs, layout, state
+from explorer.text import plain
 from inflow_core import uncertainty_plots as uplots
 
 TEST_SIZES = [1000, 2000, 5000, 10000, 20000]
 BOUNDARY_SIZES = [50, 100, 200, 400]
 SHOWN_TEST_POINTS = 3000
 MAX_DATA = 2000  # data points encoded for the "data_inside" column
-CAL_DEFAULTS = {"choices": ["exact", "coarse"], "step": 0.5, "n_test": 2000, "n_boundary": 200}
-
-
-@dataclass
-class CoverageJob:
-    """Coverage runs for several flows in a worker thread that never calls Streamlit."""
-
-    flows: dict
-    n_test: int
-    n_boundary: int
-    data: np.ndarray
-    stop_event: threading.Event = field(default_factory=threading.Event)
-    fraction: float = 0.0
-    message: str = "starting"
-    results: dict = field(default_factory=dict)
-    error: str | None = None
-    started: float = field(default_factory=time.monotonic)
-    thread: threading.Thread | None = None
-
-    @property
-    def running(self) -> bool:
-        return self.thread is not None and self.thread.is_alive()
-
-    def run(self) -> None:
-        torch.set_num_threads(1)  # leave a core for the other users of the server
-        try:
-            for k, (name, flow) in enumerate(self.flows.items()):
-
-                def report(fraction: float, message: str, k=k, name=name) -> None:
-                    self.fraction = (k + fraction) / len(self.flows)
-                    self.message = f"{name}: {message}"
-
-                self.results[name] = calibration.coverage_experiment(
-                    flow,
-                    n_test=self.n_test,
-                    n_boundary=self.n_boundary,
-                    progress=report,
-                    stop_event=self.stop_event,
-                    data=self.data,
-                )
-        except calibration.CalibrationCancelled:
-            self.error = "Cancelled; the flows that finished are shown."
-        except ValueError as err:
-            self.error = str(err)
-        except Exception as err:  # noqa: BLE001 - the worker must always report back to the page
-            self.error = f"The coverage run failed unexpectedly: {type(err).__name__}: {err}"
 
 
 layout.page_setup("calibration")
@@ -83,50 +32,44 @@ st.markdown(
     "network instead of the exact denoiser) and integration error show. Compare the flows below."
 )
 
-ss = st.session_state
+s = state.session()
 data, basis, schedule = state.selection()
-exact = adapters.exact_flow(data.X, basis, schedule, ss.solver["tol"], ss.solver["method"])
+exact = adapters.exact_flow(data.X, basis, schedule, **s.solver.options())
 dim = basis.dim
-cal = ss.setdefault("cal", {})
-for name, default in CAL_DEFAULTS.items():  # a lesson step may preset some of them
-    cal.setdefault(name, default)
+cal = state.settings("calibration")
 
-model_ok = ss.model is not None and state.model_mismatch(ss.model, data, schedule) is None
+model_ok = s.model is not None and state.model_mismatch(s.model, data, schedule) is None
 options = {"exact": "exact empirical flow (dopri5)", "coarse": "exact flow, coarse solver (Euler)"}
 if model_ok:
-    options["model"] = f"learned model ({ss.model['source']})"
+    options["model"] = f"learned model ({plain(s.model.source)})"
 cal["choices"] = [c for c in cal["choices"] if c in options] or ["exact"]
 c1, c2, c3, c4 = st.columns([3, 1, 1, 1])
-cal["choices"] = c1.multiselect(
+c1.multiselect(
     "Flows to compare",
     list(options),
-    default=cal["choices"],
     format_func=options.get,
-    key="cal_choices",
+    **state.bind("calibration", "choices"),
     help="Exact: the empirical denoiser (no score error) with the adaptive solver. Coarse: the same "
     "field with fixed Euler steps (integration error only). Learned: a trained or loaded model matching "
     "this data and schedule (score error).",
 )
-cal["step"] = c2.select_slider(
+c2.select_slider(
     "Euler step",
     [0.05, 0.1, 0.25, 0.5, 1.0],
-    value=cal["step"],
-    key="cal_step",
+    **state.bind("calibration", "step"),
     help=f"Step size of the coarse solver, in units of flow time (T = {schedule.t_max:.2f}).",
 )
-cal["n_test"] = c3.select_slider(
+c3.select_slider(
     "Test points",
     TEST_SIZES,
-    value=cal["n_test"],
-    key="cal_n_test",
+    **state.bind("calibration", "n_test", TEST_SIZES),
     help="Latent test points; the paper used 20,000. The standard error of a coverage is about "
     "sqrt(p(1-p)/n): 0.35 points at 20,000, 1.1 at 2,000.",
 )
-cal["n_boundary"] = c4.select_slider(
+c4.select_slider(
     "Boundary points",
     BOUNDARY_SIZES,
-    value=cal["n_boundary"],
-    key="cal_n_boundary",
+    **state.bind("calibration", "n_boundary", BOUNDARY_SIZES),
     help="Starting points per circle (2-D) or sphere mesh vertices (3-D, rounded up to an icosphere); "
     "more are inserted where the flow bends an edge.",
 )
@@ -135,8 +78,6 @@ if not model_ok:
         "No learned model for this data and schedule is loaded: train or load one on the Train / Load "
         "page to compare it here."
     )
-if not ss.model and "model" in cal["choices"]:
-    cal["choices"].remove("model")
 
 
 def chosen_flows() -> dict:
@@ -149,12 +90,12 @@ def chosen_flows() -> dict:
                 basis, schedule, exact.denoiser, method="euler", step_size=float(cal["step"])
             )
         elif choice == "model":
-            flows[options["model"]] = ss.model["flow"]
+            flows[options["model"]] = s.model.flow.with_solver(**s.solver.options())
     return flows
 
 
-job: CoverageJob | None = ss.get("cal_job")
-busy = job is not None and job.running
+job = s.jobs.get("coverage")
+busy = job is not None and job.active
 if st.button(
     "Run the coverage experiment",
     type="primary",
@@ -164,44 +105,45 @@ if st.button(
 ):
     rng = np.random.default_rng(0)
     subset = data.X[np.sort(rng.choice(len(data.X), min(MAX_DATA, len(data.X)), replace=False))]
-    job = CoverageJob(chosen_flows(), int(cal["n_test"]), int(cal["n_boundary"]), subset)
-    job.thread = threading.Thread(target=job.run, name="inflow-coverage", daemon=True)
-    job.thread.start()
-    ss.cal_job = job
+    s.jobs["coverage"] = jobs.start_coverage(chosen_flows(), int(cal["n_test"]), int(cal["n_boundary"]), subset)
+    cal["shown"] = None
     busy = True
 
 
 def job_panel() -> None:
-    job = ss.get("cal_job")
+    job = s.jobs.get("coverage")
     if job is None:
         st.info(
             "Press **Run the coverage experiment**. With the exact flow of 2,000 points, 2,000 test points "
             "take about half a minute."
         )
         return
-    if job.running:
-        st.progress(job.fraction, text=f"{job.message} ({time.monotonic() - job.started:.0f} s)")
+    if job.active:
+        st.progress(job.fraction, text=jobs.waiting_text(job))
         if st.button("Cancel", key="cal_cancel", help="Stop after the current chunk of points."):
-            job.stop_event.set()
+            job.stop()
         return
-    if ss.get("cal_shown") is not job:
-        ss.cal_shown = job
+    if cal["shown"] is not job:
+        cal["shown"] = job
         st.rerun()  # redraw the whole page with the finished results
 
 
 st.fragment(job_panel, run_every=1.0 if busy else None)()
 
-job = ss.get("cal_job")
-if job is not None and not job.running:
-    if job.error:
-        (st.warning if job.error.startswith("Cancelled") else st.error)(job.error)
-    if job.results:
-        tables = {name: res.table for name, res in job.results.items()}
+job = s.jobs.get("coverage")
+if job is not None and not job.active:
+    results = job.detail  # the flows that finished, also after Cancel
+    if job.cancelled:
+        st.warning("Cancelled; the flows that finished are shown.")
+    elif job.error:
+        st.error(job.error)
+    if results:
+        tables = {name: res.table for name, res in results.items()}
         c1, c2 = st.columns(2)
         c1.plotly_chart(uplots.reliability_figure(tables), key="cal_reliability")
         c2.plotly_chart(uplots.residual_figure(tables), key="cal_residual")
         rows = []
-        for name, res in job.results.items():
+        for name, res in results.items():
             t = res.table
             rows.append(
                 {
@@ -217,12 +159,12 @@ if job is not None and not job.running:
         st.dataframe(pd.DataFrame(rows).round(2), hide_index=True, key="cal_summary")
         name = st.radio(
             "Table and boundaries of",
-            list(job.results),
+            list(results),
             horizontal=True,
             key="cal_pick",
             help="Which flow's full table and moved boundaries to show.",
         )
-        res = job.results[name]
+        res = results[name]
         st.dataframe(res.table.round(2), hide_index=True, key="cal_table")
         st.caption(
             "Percent. initial: inside the latent circle; after_generation: inside the moved circle in data "

@@ -1,14 +1,18 @@
 """Data page: choose a built-in dataset or upload a table; preview it and its eigenvalue spectrum."""
 
+import hashlib
+
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 import inflow_core as ic
-from explorer import adapters, layout, state
+from explorer import layout, state
+from explorer.text import plain
 from inflow_core import plots
 
 NOISY = ("circles", "moons", "sine", "swiss_roll", "s_curve")
+DEFAULT_CHOICE = state.DEFAULT_DATASET
 PREVIEW_POINTS = 3000
 
 layout.page_setup("data")
@@ -21,78 +25,75 @@ st.markdown(
     "ratio** summarises it as an effective number of dimensions."
 )
 
-ss = st.session_state
-builtin = ss.data["dataset"] != "upload"
-source = st.radio("Source", ["Built-in dataset", "Upload a file"], index=0 if builtin else 1, horizontal=True,
+s = state.session()
+mine = state.settings("data")
+SOURCES = {"builtin": "Built-in dataset", "upload": "Upload a file"}
+mine["source"] = "upload" if s.data.dataset == "upload" else mine["source"]
+source = st.radio("Source", list(SOURCES), format_func=SOURCES.get, horizontal=True,
                   help="Built-in datasets are generated on the fly from a seed; uploads stay in this browser "
-                       "session only.")
+                       "session only.", **state.bind("data", "source"))
 
-
-def _switch_dataset() -> None:
-    name = ss["w.dataset"]
-    try:
-        state.set_dataset({**state.data_defaults(name), "seed": ss.data["seed"]})
-    except ValueError as err:
-        ss.data_error = str(err)
-
-
-if source == "Built-in dataset":
+if source == "builtin":
     names = list(ic.datasets.REGISTRY)
-    current = ss.data["dataset"] if builtin else state.DEFAULT_DATASET
-    ss["w.dataset"] = current
+    builtin = s.data.dataset != "upload"
     cols = st.columns([2, 1, 1, 1])
-    cols[0].selectbox("Dataset", names, key="w.dataset", on_change=_switch_dataset,
-                      format_func=lambda n: ic.datasets.info(n).title,
-                      help="Switching dataset also resets the schedule to the one recommended for it.")
-    if not builtin:
-        st.info("The current data is your upload; pick a dataset above (or change it) to switch back.")
-    else:
-        meta = ic.datasets.info(current)
+    current = s.data.dataset if builtin else DEFAULT_CHOICE
+    picked = cols[0].selectbox("Dataset", names, index=names.index(current), key="w.dataset.dataset",
+                               format_func=lambda n: ic.datasets.info(n).title,
+                               help="Switching dataset also resets the schedule to the one recommended for "
+                                    "it.")
+    if picked != s.data.dataset:
+        try:
+            state.set_data(state.DataSpec.default_for(picked, seed=s.data.seed))
+            st.rerun()
+        except ValueError as err:
+            st.error(f"{err} The previous data is kept.")
+    if builtin:
+        meta = ic.datasets.info(s.data.dataset)
         cols[1].number_input("Points n", min_value=10, max_value=meta.max_n, step=100,
                              help=f"How many points to draw (at most {meta.max_n:,}). More points give a "
                                   "smoother exact flow but take longer to integrate.",
-                             **state.bind("data", "n"))
+                             **state.bind("dataset", "n"))
         cols[2].number_input("Seed", min_value=0, max_value=2**31 - 1, step=1,
                              help="The random seed: the same seed always gives the same points.",
-                             **state.bind("data", "seed"))
-        if current in NOISY:
+                             **state.bind("dataset", "seed"))
+        if s.data.dataset in NOISY:
             cols[3].number_input("Noise", min_value=0.0, max_value=5.0, step=0.01, format="%.3f",
                                  placeholder="default",
                                  help="Standard deviation of the Gaussian jitter added to the shape, before "
                                       "standardising. Leave empty for the dataset's default.",
-                                 **state.bind("data", "noise"))
+                                 **state.bind("dataset", "noise"))
         st.caption(meta.description)
 else:
     st.markdown("Upload a **CSV** (a header row, then numbers separated by commas) or a **.npy** array "
                 f"(rows x features). Limits: {ic.datasets.MAX_ROWS:,} rows, {ic.datasets.MAX_COLUMNS} "
                 f"columns, {ic.datasets.MAX_UPLOAD_BYTES // 2**20} MB; at least {ic.datasets.MIN_ROWS} rows "
                 f"and {ic.datasets.MIN_COLUMNS} numeric columns; no missing values.")
-    label_column = st.text_input("Label column (optional)", key="w.label_column",
+    label_column = st.text_input("Label column (optional)", max_chars=200,
                                  help="Name of a CSV column holding classes (text is fine). It is used to "
-                                      "colour points, not as a coordinate.")
-    upload = st.file_uploader("Table", type=["csv", "npy", "txt"], key="w.upload",
+                                      "colour points, not as a coordinate.", **state.bind("data", "label_column"))
+    upload = st.file_uploader("Table", type=["csv", "npy", "txt"], key="w.data.upload",
                               help="The file is validated before it replaces the current data; a bad file "
                                    "leaves the current data unchanged.")
     if upload is not None:
         content = upload.getvalue()
-        token = (upload.name, len(content), hash(content), label_column)
-        if ss.get("upload_token") != token:
-            ss.upload_token = token
+        token = (upload.name, len(content), hashlib.sha256(content).hexdigest(), label_column)
+        if mine.get("upload_token") != token:
+            mine["upload_token"] = token
             try:
                 state.store_upload(content, upload.name, label_column)
-                ss.upload_error = None
+                mine["upload_error"] = None
             except ValueError as err:
-                ss.upload_error = f"{upload.name}: {err}"
-        if ss.get("upload_error"):
-            st.error(f"{ss.upload_error} The previous data is kept.")
-
-if ss.get("data_error"):
-    st.error(ss.pop("data_error"))
+                mine["upload_error"] = f"{upload.name}: {err}"
+        if mine.get("upload_error"):
+            st.error(f"{plain(mine['upload_error'], 600)} The previous data is kept.")
+    if s.data.dataset != "upload":
+        st.info("Nothing uploaded yet: the current data is still the built-in dataset named in the sidebar.")
 
 data = state.current_data()
-basis = adapters.basis_for(data.key, data.X)
+basis = state.current_basis(data)
 n, dim = data.X.shape
-st.subheader(f"{data.title}: {n:,} points in D = {dim}")
+st.subheader(f"{plain(data.title)}: {n:,} points in D = {dim}")
 
 left, right = st.columns([3, 2])
 with left:
@@ -101,12 +102,13 @@ with left:
     labels = None if data.labels is None else data.labels[shown]
     if dim <= 3:
         coords, titles = data.X[shown], [f"x{i + 1}" for i in range(dim)]
-        if dim == 3 and not st.toggle("3-D view", value=True, help="Off: show the first two coordinates."):
+        if dim == 3 and not st.toggle("3-D view", help="Off: show the first two coordinates.",
+                                      **state.bind("data", "three_d")):
             coords, titles = coords[:, :2], titles[:2]
         note = ""
     else:
-        three = st.toggle("3-D view", value=False, help="Show the first three principal directions instead "
-                                                        "of two (drag to rotate).")
+        three = st.toggle("3-D view", help="Show the first three principal directions instead of two (drag "
+                                           "to rotate).", **state.bind("data", "three_d"))
         k = 3 if three else 2
         coords = basis.to_eigen(data.X[shown])[:, :k]
         titles = [f"principal direction {i + 1}" for i in range(k)]
@@ -121,5 +123,5 @@ with right:
                                                        "1 if all variance lies along one direction, D if it "
                                                        "is spread evenly over all D.")
     st.caption("Eigenvalues are computed after standardising each column (z-scoring).")
-    columns = ss.upload["columns"] if ss.data["dataset"] == "upload" else [f"x{i + 1}" for i in range(dim)]
+    columns = s.upload.columns if s.data.dataset == "upload" else [f"x{i + 1}" for i in range(dim)]
     st.dataframe(pd.DataFrame(data.X[:5], columns=columns), height=220, hide_index=True)

@@ -20,44 +20,25 @@ st.markdown(
     "stay together."
 )
 
-ss = st.session_state
 data, basis, schedule = state.selection()
-try:
-    active = state.active_flow(data, basis, schedule)
-except ValueError as err:
-    st.error(f"{err} Switch the data and schedule back to the model's, or use the exact flow.")
-    c1, c2 = st.columns(2)
-    if c1.button("Switch to the model's data and schedule", key="flow_adopt",
-                 help="Load the dataset and schedule the model was trained on."):
-        try:
-            state.use_model_settings(ss.model)
-            st.rerun()
-        except ValueError as adopt_err:
-            st.error(str(adopt_err))
-    if c2.button("Use the exact flow instead", key="flow_exact",
-                 help="Integrate the exact flow of the current data; the model stays loaded."):
-        ss.flow_source = "exact"
-        st.rerun()
-    st.stop()
-
+active = layout.active_flow_or_stop(data, basis, schedule)
+view = state.settings("flow")
 dim = basis.dim
 c1, c2, c3, c4 = st.columns(4)
 DIRECTIONS = {"inflate": "Inflate (data → latent)", "generate": "Generate (latent → data)"}
 direction = c1.radio("Direction", list(DIRECTIONS), horizontal=True, format_func=DIRECTIONS.get,
                      help="Inflate maps data points to the latent space; generate maps Gaussian draws back "
-                          "to data.", **state.bind("view", "direction"))
-n_particles = c2.slider("Particles", 100, MAX_PARTICLES, step=100, **state.bind("view", "particles"),
+                          "to data.", **state.bind("flow", "direction"))
+n_particles = c2.slider("Particles", 100, MAX_PARTICLES, step=100, **state.bind("flow", "particles"),
                         help="How many points to animate (a random subset of the data when inflating). More "
                              "points look richer but make the animation heavier.")
-n_frames = c3.slider("Frames", 30, 150, step=10, **state.bind("view", "frames"),
+n_frames = c3.slider("Frames", 30, 150, step=10, **state.bind("flow", "frames"),
                      help="Number of animation frames, evenly spaced in time from 0 to T.")
 with_labels = data.labels is not None and direction == "inflate"
 # Generation starts from latents squeezed flat on compressed dimensions: position says more than angle.
 colour_modes = (["label"] if with_labels else []) + (["angle", "position"] if direction == "inflate"
                                                      else ["position", "angle"])
-if ss.view["colour"] not in colour_modes:
-    ss.view = {**ss.view, "colour": colour_modes[0]}
-colour = c4.selectbox("Colour by", colour_modes, **state.bind("view", "colour"),
+colour = c4.selectbox("Colour by", colour_modes, **state.bind("flow", "colour", colour_modes),
                       format_func={"label": "label (class)", "angle": "initial angle",
                                    "position": "initial position"}.get,
                       help="Colour each particle by its class, by its starting angle around the centre "
@@ -68,10 +49,10 @@ c1, c2, c3, c4 = st.columns(4)
 c1.select_slider("Solver tolerance", TOLERANCES, format_func=lambda v: f"{v:.0e}",
                  help="Relative and absolute error the adaptive solver (dopri5) allows per step, per point "
                       "and dimension. Tighter = more accurate and more field evaluations.",
-                 **state.bind("solver", "tol"))
+                 **state.bind("solver", "tol", TOLERANCES))
 prior, blur = "gaussian", False
 if direction == "inflate":
-    blur = c2.toggle("Add the initial noise", **state.bind("view", "blur"),
+    blur = c2.toggle("Add the initial noise", **state.bind("flow", "blur"),
                      help="On (default): start each particle at its data point plus the flow's initial "
                           "noise c(0), a tiny blur. The flow is built for this blurred distribution; the "
                           "bare points are its centres, and under the exact flow they barely move until the "
@@ -79,33 +60,35 @@ if direction == "inflate":
                           "high dimensions.")
 if direction == "generate":
     prior = c2.radio("Latent prior", ["gaussian", "empirical"], horizontal=True,
-                     **state.bind("view", "prior"),
+                     **state.bind("flow", "prior"),
                      help="Gaussian: draw every latent dimension from N(0, v(T)). Empirical: draw the "
                           "squeezed dimensions from encoded data (their latent shape is not Gaussian when "
                           "their noise never grows).")
 if dim == 2:
     dims = [0, 1]
 elif dim == 3:
-    three = c3.toggle("3-D frames", **state.bind("view", "three_d"),
+    three = c3.toggle("3-D frames", **state.bind("flow", "three_d"),
                       help="Show all three coordinates as rotatable 3-D frames (off: the first two).")
     dims = [0, 1, 2] if three else [0, 1]
 else:
-    if any(i >= dim for i in ss.view["dims"]):
-        ss.view = {**ss.view, "dims": [0, 1]}
+    if any(i >= dim for i in view["dims"]):
+        view["dims"] = [0, 1]
     picked = c3.multiselect("Eigen-coordinates shown", list(range(dim)), max_selections=3,
-                            format_func=lambda i: f"u{i + 1}", **state.bind("view", "dims"),
+                            format_func=lambda i: f"u{i + 1}", **state.bind("flow", "dims"),
                             help=f"D = {dim}: pick 2 or 3 of the principal (eigen) coordinates to draw; u1 "
                                  "has the most variance. All D coordinates are integrated.")
     dims = sorted(picked) if len(picked) >= 2 else [0, 1]
     if len(picked) < 2:
         c3.caption("Pick at least two; showing u1 and u2.")
-trails = c4.slider("Trails", 0, 10, **state.bind("view", "trails"),
+trails = c4.slider("Trails", 0, 10, **state.bind("flow", "trails"),
                    help="Draw the path so far of this many particles, to follow individual points.")
 
 budget = plots.payload_particles(n_frames, len(dims))
 shown = min(n_particles, budget, len(data.X) if direction == "inflate" else n_particles)
-params = (active.key, direction, shown, n_frames, ss.data["seed"], prior, blur)
-result = ss.results.get(params)
+seed = state.session().data.seed
+args = (active.key, active.flow, data.key, data.X, data.labels, direction, shown, n_frames, seed, prior)
+params = ("flow", active.key, data.key, direction, shown, n_frames, seed, prior, blur)
+result = state.result(params)
 if result is None:
     st.info(f"Press **Compute the flow** to integrate {shown:,} particles over {n_frames} frames with the "
             f"{active.label}.")
@@ -113,12 +96,11 @@ if result is None:
                  help="Integrate the ODE for these settings; results are cached by their parameters."):
         with st.spinner("Integrating the flow..."):
             try:
-                result = adapters.flow_result(active.key, active.flow, data.X, data.labels, direction, shown,
-                                              n_frames, ss.data["seed"], prior, blur=blur)
+                result = adapters.flow_result(*args, blur=blur)
             except ValueError as err:
                 st.error(str(err))
         if result is not None:
-            ss.results = {**dict(list(ss.results.items())[-7:]), params: result}
+            state.keep_result(params, result)
             st.rerun()  # redraw without the button and the hint above
 
 if result is not None:

@@ -1,11 +1,13 @@
 """Inspect page: what a dimension-reducing flow kept, next to PCA and UMAP, on the digits or your own data."""
 
+from dataclasses import replace
+
 import numpy as np
 import streamlit as st
-import torch
 
 import inflow_core as ic
-from explorer import layout, state
+from explorer import adapters, layout, state
+from explorer.text import plain
 from inflow_core import reduction
 from inflow_core import reduction_plots as rplots
 
@@ -29,90 +31,17 @@ st.markdown(
     "page. Every computation runs on a button press and is cached."
 )
 
-ss = st.session_state
-insp = ss.setdefault("insp", {"selected": 0, "encoded": None, "umap": None, "generated": None,
-                              "profile": None})
-widgets = insp.setdefault("widgets", {})
-
-
-def persist(name: str, default, scope: str = "", valid=lambda value: True) -> dict:
-    """``key`` and ``on_change`` for a widget whose value must survive page switches (Streamlit drops the
-    keys of widgets on pages not shown); ``scope`` keeps one value per data set."""
-    key, stored = f"insp.{name}", f"{name}|{scope}"
-    saved = widgets.get(stored, default)
-    ss[key] = saved if valid(saved) else default
-
-    def store() -> None:
-        widgets[stored] = ss[key]
-
-    return {"key": key, "on_change": store}
-
-
+s = state.session()
+insp = state.settings("inspect")
 shipped = {m["name"]: m for m in sorted(ic.checkpoints.shipped_models(),
                                         key=lambda m: m["card"].get("schedule", {}).get("dims_to_keep", 0))
            if m["dataset"] == "digits"}
 
 
-# ------------------------------------------------------------------------------------------- cached work
-@st.cache_resource(show_spinner=False)
-def shipped_flow(path: str) -> ic.InflationaryFlow:
-    """A shipped model, loaded once per server."""
-    return ic.load_flow(path)
-
-
-@st.cache_data(max_entries=8, show_spinner=False)
-def digits_split() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(train X, train labels, held-out X, held-out labels) of the shipped digits models."""
-    X, labels = ic.datasets.load("digits")
-    train, held = reduction.holdout_split(len(X), TRAIN_N, seed=0)
-    return X[train], labels[train], X[held], labels[held]
-
-
-@st.cache_data(max_entries=8, show_spinner=False)
-def encode_points(flow_key: str, _flow: ic.InflationaryFlow, points_key: str, _X: np.ndarray,
-                  _labels: np.ndarray | None, k: int):
-    """The flow's kept latent and PCA with the same d, with their neighbourhood scores."""
-    torch.set_num_threads(1)  # small batches on a shared machine
-    Z = reduction.latent(_flow, _X)
-    P = reduction.pca_embedding(_flow.basis, _X, Z.shape[1])
-    scores = {"inflationary flow": reduction.neighbourhood(_X, Z, _labels, k),
-              "PCA": reduction.neighbourhood(_X, P, _labels, k)}
-    return Z, P, scores
-
-
-@st.cache_data(max_entries=8, show_spinner=False)
-def umap_points(points_key: str, _X: np.ndarray, _labels: np.ndarray | None, d: int, k: int):
-    """UMAP with d components of the same points, and its neighbourhood scores."""
-    E = reduction.umap_embedding(_X, d, seed=0)
-    return E, reduction.neighbourhood(_X, E, _labels, k)
-
-
-@st.cache_data(max_entries=64, show_spinner=False)
-def decode(flow_key: str, _flow: ic.InflationaryFlow, Z: np.ndarray) -> np.ndarray:
-    """Kept latents -> data (compressed latent coordinates at 0)."""
-    torch.set_num_threads(1)
-    return reduction.decode_kept(_flow, Z)
-
-
-@st.cache_data(max_entries=8, show_spinner=False)
-def generate(flow_key: str, _flow: ic.InflationaryFlow, n: int, seed: int, prior: str, ref_key: str,
-             _reference: np.ndarray) -> np.ndarray:
-    """n generated points (the empirical prior resamples the reference data's compressed latents)."""
-    torch.set_num_threads(1)
-    return _flow.sample(n, seed=seed, prior=prior, reference=_reference if prior == "empirical" else None)
-
-
-@st.cache_data(max_entries=8, show_spinner=False)
-def profile(flow_key: str, _flow: ic.InflationaryFlow, points_key: str, _X: np.ndarray):
-    """Variance of every eigen-dimension and the participation ratio over the inflation."""
-    torch.set_num_threads(1)
-    return reduction.variance_profile(_flow, _X[:PROFILE_POINTS], n_frames=PROFILE_FRAMES)
-
-
 # ------------------------------------------------------------------------------------------- which flow
 options = list(shipped) + [SESSION]
 source = st.radio(
-    "Flow to inspect", options, horizontal=True, **persist("source", options[0], valid=options.__contains__),
+    "Flow to inspect", options, horizontal=True, **state.bind("inspect", "source", options),
     format_func=lambda o: "Current data and flow of this session" if o == SESSION
     else f"Shipped digits model, d = {shipped[o]['card']['schedule']['dims_to_keep']}",
     help="The shipped models were trained on 1,200 digits (81 and 99 s on two shared CPU cores) and are "
@@ -122,13 +51,13 @@ source = st.radio(
 if source == SESSION:
     try:
         data, basis, schedule = state.selection()
-        active = state.active_flow(data, basis, schedule)
     except ValueError as err:
-        st.error(f"{err} Fix the schedule or the model on the Schedule and Train / Load pages.")
+        st.error(f"{err} Fix the data or the schedule on the Data and Schedule pages.")
         st.stop()
+    active = layout.active_flow_or_stop(data, basis, schedule)
     suggestion = reduction.suggest_dims(basis.eigenvalues) if basis.dim > 1 else None
     flow, flow_key, X_all, labels_all, reference = active.flow, active.key, data.X, data.labels, data.X
-    data_key, title = data.key, f"{data.title} with the {active.label}"
+    data_key, title = data.key, f"{plain(data.title)} with the {active.label}"
     with st.expander("How many dimensions to keep?", expanded=not schedule.kept.sum() < basis.dim):
         if suggestion is None:
             st.caption("One-dimensional data has nothing to reduce.")
@@ -140,17 +69,19 @@ if source == SESSION:
                 f"would need d = {suggestion.by_variance} (explained variance counts every small direction, "
                 "the participation ratio weights them by their share). "
                 f"The current schedule: {schedule.describe()}.")
+            if insp["d"] is None or not 1 <= insp["d"] <= basis.dim - 1:
+                insp["d"] = suggestion.by_pr
             d_choice = st.number_input(
-                "Dimensions to keep", min_value=1, max_value=basis.dim - 1, value=suggestion.by_pr,
-                key="insp.d", help="d for a dimension-reducing schedule (the top-d principal directions are "
+                "Dimensions to keep", min_value=1, max_value=basis.dim - 1, **state.bind("inspect", "d"),
+                help="d for a dimension-reducing schedule (the top-d principal directions are "
                                    "kept). The suggestion is the participation ratio, rounded.")
-            if st.button("Use a reducing schedule with this d", key="insp.use_d",
+            if st.button("Use a reducing schedule with this d", key="w.inspect.use_d",
                          help="Sets the Schedule page to 'reducing' with this d (inflation gap and end "
                               "time on auto). The exact flow is used until you train a network on the "
                               "Train / Load page, with a time budget."):
-                ss.sched = {**ss.sched, "family": "reducing", "dims_to_keep": int(d_choice),
-                            "inflation_gap": None, "t_max": None}
-                ss.flow_source = "exact"
+                state.set_schedule(replace(s.sched, family="reducing", dims_to_keep=int(d_choice),
+                                           inflation_gap=None, t_max=None))
+                state.use_exact_flow()
                 st.rerun()
     if schedule.kept.all():
         st.info("The current schedule keeps all dimensions (nothing is reduced): the 'latent' is the whole "
@@ -159,9 +90,9 @@ if source == SESSION:
     default_image = data.info.get("dataset") == "digits"
 else:
     entry = shipped[source]
-    flow = shipped_flow(entry["path"])
+    flow = adapters.shipped_flow(source)
     flow_key = f"shipped|{source}|{flow.solver.describe()}"
-    X_train, _, X_all, labels_all = digits_split()
+    X_train, _, X_all, labels_all = adapters.digits_split(TRAIN_N)
     reference, data_key = X_train, "digits-held-out"
     title = f"Held-out digits with the shipped model {source}"
     dim, default_image = flow.dim, True
@@ -174,22 +105,23 @@ else:
 
 # ------------------------------------------------------------------------------------------- settings
 c1, c2, c3, c4 = st.columns([1, 1, 1, 1.4])
+max_points = min(MAX_POINTS, len(X_all))
+insp["n"] = min(max(50, insp["n"]), max_points)
 n_points = c1.number_input(
-    "Points", min_value=50, max_value=min(MAX_POINTS, len(X_all)), step=50,
-    **persist("n", min(500, len(X_all)), data_key, lambda v: 50 <= v <= min(MAX_POINTS, len(X_all))),
+    "Points", min_value=min(50, max_points), max_value=max_points, step=50, **state.bind("inspect", "n"),
     help="How many points to encode and embed (a random subset, fixed seed). Encoding costs "
                        "one ODE solve; trustworthiness and UMAP grow with the square of this number.")
-k = c2.number_input("Neighbours k", min_value=2, max_value=50, **persist("k", 10),
+k = c2.number_input("Neighbours k", min_value=2, max_value=50, **state.bind("inspect", "k"),
                     help="Neighbourhood size for trustworthiness, continuity and label agreement.")
 shapes = reduction.image_shapes(dim)
 shape_options = shapes or [(1, dim)]
-as_image = c3.toggle("Columns are an image", disabled=not shapes,
-                     **persist("is_image", default_image and bool(shapes), data_key,
-                               lambda v: bool(shapes) or not v),
+if insp["is_image"] is None or not shapes:
+    insp["is_image"] = default_image and bool(shapes)
+as_image = c3.toggle("Columns are an image", disabled=not shapes, **state.bind("inspect", "is_image"),
                      help="Draw each point as an h x w image (rows of pixels, row-major, as numpy stores "
                           f"them). Only offered when D = {dim} factors as h x w.")
 shape = c4.selectbox("Image height x width", shape_options, disabled=not as_image,
-                     **persist("shape", shape_options[0], data_key, shape_options.__contains__),
+                     **state.bind("inspect", "shape", shape_options),
                      format_func=lambda hw: f"{hw[0]} x {hw[1]}",
                      help="How the D columns fold into an image: height x width = D.")
 
@@ -212,7 +144,7 @@ def show_rows(values: np.ndarray, captions: list[str], cols: int, chart_key: str
 
 
 params = (flow_key, points_key, int(k))
-if st.button("Encode the points", type="primary", key="insp.encode",
+if st.button("Encode the points", type="primary", key="w.inspect.encode",
              help="Encode the points with the flow, project them with PCA on the same d and score both. "
                   "Takes a few seconds; the result is cached."):
     insp.update(encoded=params, selected=0)
@@ -222,7 +154,7 @@ if insp["encoded"] != params:
 
 with st.spinner("Encoding (one ODE solve per point batch)..."):
     try:
-        Z, P, scores = encode_points(flow_key, flow, points_key, X, labels, int(k))
+        Z, P, scores = adapters.encode_points(flow_key, flow, points_key, X, labels, int(k))
     except ValueError as err:
         st.error(f"Encoding failed: {err}")
         st.stop()
@@ -235,7 +167,7 @@ umap_params = (points_key, d, int(k))
 left, middle, right = st.columns(3)
 with left:
     latent_fig = rplots.embedding_scatter(Z, labels, "Inflationary flow latent", "latent u", selected)
-    event = st.plotly_chart(latent_fig, key="insp.latent", on_select="rerun",
+    event = st.plotly_chart(latent_fig, key="w.inspect.latent", on_select="rerun",
                             selection_mode=("points", "box", "lasso"))
     try:
         picked = [p.get("customdata") for p in event["selection"]["points"]]
@@ -253,7 +185,7 @@ with middle:
 with right:
     if insp["umap"] == umap_params:
         with st.spinner("UMAP..."):
-            E_umap, umap_score = umap_points(points_key, X, labels, d, int(k))
+            E_umap, umap_score = adapters.umap_points(points_key, X, labels, d, int(k))
         scores["UMAP"] = umap_score
         st.plotly_chart(rplots.embedding_scatter(E_umap, labels, f"UMAP, {d} components", "UMAP", selected),
                         key="insp.umap")
@@ -263,11 +195,11 @@ with right:
     else:
         st.markdown("**UMAP** builds a graph of each point's nearest neighbours and lays it out in d "
                     "dimensions. Its first run in a server compiles code for tens of seconds.")
-        if st.button("Compute UMAP", key="insp.umap_button",
+        if st.button("Compute UMAP", key="w.inspect.umap",
                      help="Embed the same points with UMAP (15 neighbours, min_dist 0.1, seed 0); cached."):
             with st.spinner("Computing UMAP: the first run compiles numba code (tens of seconds), later runs "
                             "take a few seconds..."):
-                umap_points(points_key, X, labels, d, int(k))
+                adapters.umap_points(points_key, X, labels, d, int(k))
             insp["umap"] = umap_params
             st.rerun()
 
@@ -300,7 +232,7 @@ with st.expander("Why can the flow's latent keep neighbourhoods worse than PCA?"
 # ------------------------------------------------------------------------------------------- images
 st.subheader("What the latent remembers")
 z_sel = Z[selected]
-recon = decode(flow_key, flow, z_sel[None])[0]
+recon = adapters.decode_kept(flow_key, flow, z_sel[None])[0]
 pca_recon = reduction.pca_reconstruct(flow.basis, X[selected:selected + 1], d)[0]
 label_text = "" if labels is None else f" (label {labels[selected]})"
 st.markdown(f"Point {rows[selected]}{label_text}: the original, the flow's reconstruction from its {d} "
@@ -311,45 +243,49 @@ show_rows(np.stack([X[selected], recon, pca_recon]), ["original", "flow, d dims"
 
 st.subheader("Latent traversal")
 t1, t2 = st.columns([1, 3])
-walk_dim = t1.selectbox("Latent direction", list(range(d)), key="insp.walk_dim",
+walk_dim = t1.selectbox("Latent direction", list(range(d)),
+                        **state.bind("inspect", "walk_dim", list(range(d))),
                         format_func=lambda i: f"latent u{i + 1}",
                         help="Which kept latent coordinate to vary; the others stay at the selected point's.")
-span = t1.slider("Span (latent sd)", 0.5, 4.0, 2.5, 0.5, key="insp.span",
+span = t1.slider("Span (latent sd)", 0.5, 4.0, step=0.5, **state.bind("inspect", "span"),
                  help="The walk goes from -span to +span standard deviations of that latent coordinate.")
 walk = reduction.traversal(flow, z_sel, int(walk_dim), span=float(span), steps=TRAVERSAL_STEPS)
 with t2:
     offsets = np.linspace(-span, span, TRAVERSAL_STEPS)
-    show_rows(decode(flow_key, flow, walk), [f"{o:+.1f} sd" for o in offsets], TRAVERSAL_STEPS, "insp.walk")
+    show_rows(adapters.decode_kept(flow_key, flow, walk), [f"{o:+.1f} sd" for o in offsets], TRAVERSAL_STEPS,
+              "insp.walk")
     st.caption(f"Decoded along latent u{walk_dim + 1}; the other latent coordinates stay the selected "
                "point's.")
 
 # ------------------------------------------------------------------------------------------- generation
 st.subheader("Generated samples")
 g1, g2, g3 = st.columns([1, 1, 2])
-prior = g1.radio("Prior of the compressed coordinates", ["empirical", "gaussian"], key="insp.prior",
+prior = g1.radio("Prior of the compressed coordinates", ["empirical", "gaussian"],
+                 **state.bind("inspect", "prior", ["empirical", "gaussian"]),
                  help="gaussian: N(0, v(T)) on every latent coordinate. empirical: the compressed "
                       "coordinates of encoded training data, resampled (their true latent distribution is "
                       "not Gaussian).")
-n_gen = g2.select_slider("Samples", [8, 16, 24, 32, 48], value=24, key="insp.n_gen",
+n_gen = g2.select_slider("Samples", [8, 16, 24, 32, 48],
+                         **state.bind("inspect", "n_gen", [8, 16, 24, 32, 48]),
                          help="How many points to generate (decode from random latents).")
 gen_params = (flow_key, n_gen, prior)
-if g3.button("Generate", key="insp.generate", help="Draw latents and decode them (one ODE solve)."):
+if g3.button("Generate", key="w.inspect.generate", help="Draw latents and decode them (one ODE solve)."):
     insp["generated"] = gen_params
 if insp["generated"] == gen_params:
     with st.spinner("Generating..."):
-        G = generate(flow_key, flow, int(n_gen), 0, prior, data_key, reference)
+        G = adapters.generate(flow_key, flow, int(n_gen), 0, prior, data_key, reference)
     show_rows(G if as_image else G[:8], [""] * len(G) if as_image else [f"sample {i + 1}" for i in range(8)],
               8, "insp.generated")
 
 # ------------------------------------------------------------------------------------------- variance
 st.subheader("Variance and participation ratio through the flow")
-if st.button("Trace the variance", key="insp.profile",
+if st.button("Trace the variance", key="w.inspect.profile",
              help=f"Inflate {PROFILE_POINTS} of the points and record each eigen-dimension's variance at "
                   f"{PROFILE_FRAMES} times."):
     insp["profile"] = (flow_key, points_key)
 if insp["profile"] == (flow_key, points_key):
     with st.spinner("Inflating..."):
-        prof = profile(flow_key, flow, points_key, X)
+        prof = adapters.variance_profile(flow_key, flow, points_key, X[:PROFILE_POINTS], PROFILE_FRAMES)
     st.plotly_chart(rplots.variance_through_flow(prof), key="insp.variance")
     st.caption(f"Kept dimensions grow to the latent's unit scale; compressed ones shrink relative to them. "
                f"The participation ratio goes from {prof.pr[0]:.1f} (the data) to {prof.pr[-1]:.1f} (the "

@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from explorer import adapters, layout, state
+from explorer import layout, state
 from inflow_core import plots
 from inflow_core.schedules import FAMILIES
 
@@ -26,11 +26,9 @@ st.markdown(
     "formulas: no integration is needed to draw them."
 )
 
-ss = st.session_state
 data = state.current_data()
-basis = adapters.basis_for(data.key, data.X)
+basis = state.current_basis(data)
 dim = basis.dim
-good = dict(ss.sched)
 
 c1, c2, c3 = st.columns(3)
 families = [f for f in FAMILIES if dim > 1 or f != "reducing"]
@@ -38,13 +36,14 @@ c1.selectbox("Family", families, format_func=str.capitalize,
              help="Isotropic keeps every dimension; reducing keeps the top d principal directions and "
                   "squeezes the rest; proportional keeps every dimension's share of the variance.",
              **state.bind("sched", "family"))
-c1.caption(FAMILY_TEXT[ss.sched["family"]])
-if ss.sched["family"] == "reducing":
+spec = state.session().sched  # as the widget just set it
+c1.caption(FAMILY_TEXT[spec.family])
+if spec.family == "reducing":
     c2.number_input("Dimensions kept d", min_value=1, max_value=max(1, dim - 1), step=1,
                     help=f"How many of the {dim} principal directions survive in the latent space "
                          "(1 to D - 1).",
                     **state.bind("sched", "dims_to_keep"))
-    auto_gap = dim / (dim - ss.sched["dims_to_keep"])
+    auto_gap = dim / (dim - spec.dims_to_keep)
     c2.number_input("Inflation gap", min_value=0.01, max_value=20.0, step=0.1, format="%.3f",
                     placeholder=f"auto ({auto_gap:.3g})",
                     help="How much slower the noise grows on the squeezed directions (exponent difference). "
@@ -57,7 +56,7 @@ c3.number_input("rho (rate)", min_value=0.05, max_value=10.0, step=0.1, format="
                 help="How fast the noise grows (exponential rate). Only rescales time: larger rho, earlier "
                      "end.",
                 **state.bind("sched", "rho"))
-with st.expander("End time", expanded=ss.sched["t_max"] is not None):
+with st.expander("End time", expanded=spec.t_max is not None):
     st.markdown("By default (**auto**) the flow stops once the fastest-growing noise reaches **kappa** times "
                 "the largest data variance: the larger kappa, the more Gaussian the end, the stronger the "
                 "squeezing, and the longer the integration.")
@@ -70,18 +69,12 @@ with st.expander("End time", expanded=ss.sched["t_max"] is not None):
                     help="Override the end time. Too short and the end is not Gaussian; see the figure of "
                          "merit below.", **state.bind("sched", "t_max"))
 
-try:
-    schedule = state.current_schedule(basis)
-    ss.sched_good = dict(ss.sched)
-except ValueError as err:
-    st.error(f"{err} The previous schedule is kept.")
-    ss.sched = ss.get("sched_good", good)
-    schedule = state.current_schedule(basis)
+schedule = state.session().sched.build(basis)  # every change was validated; a bad one was refused
 
 st.markdown(f"**Schedule:** {schedule.describe()}")
 m1, m2, m3 = st.columns(3)
 m1.metric("End time T", f"{schedule.t_max:.2f}",
-          help="Your override." if ss.sched["t_max"] is not None else "Auto end time from kappa.")
+          help="Your override." if state.session().sched.t_max is not None else "Auto end time from kappa.")
 gauss = schedule.gaussianity()
 m2.metric("How Gaussian the end is", f"{gauss:,.0f}x",
           help="Smallest ratio, over kept directions, of the noise variance at T to the data variance. Much "

@@ -3,10 +3,9 @@
 import numpy as np
 import pandas as pd
 import streamlit as st
-import torch
 
 import inflow_core as ic
-from explorer import layout, state
+from explorer import adapters, layout, state
 from inflow_core import geometry
 from inflow_core import uncertainty_plots as uplots
 
@@ -31,34 +30,21 @@ st.markdown(
     "the latent space and the data-space region it comes from."
 )
 
-ss = st.session_state
 data, basis, schedule = state.selection()
-try:
-    active = state.active_flow(data, basis, schedule)
-except ValueError as err:
-    st.error(f"{err} Switch back to the exact flow or to the model's data on the Flow page.")
-    st.stop()
+active = layout.active_flow_or_stop(data, basis, schedule)
 flow, dim, X = active.flow, basis.dim, data.X
 if dim < 2:
     st.error("Uncertainty ellipses need data with at least two features.")
     st.stop()
 axis_titles = [f"x{i + 1}" for i in range(2)]
 spread = float(np.mean(X[:, :2].std(axis=0)))
-unc = ss.setdefault(
-    "unc",
-    {
-        "selected": [int(i) for i in np.linspace(0, len(X) - 1, 3).astype(int)],
-        "kind": "isotropic",
-        "s1": round(0.08 * spread, 3),
-        "s2": round(0.04 * spread, 3),
-        "angle": 30.0,
-        "level": 0.9,
-        "samples": 200,
-        "frames": 30,
-        "centre": [0.0, 0.0],
-        "radius": 2.0,
-    },
-)
+unc = state.settings("uncertainty")
+# Data-dependent defaults: three points spread over the data, errors a few percent of its spread.
+if unc["selected"] is None or max(unc["selected"]) >= len(X):
+    unc["selected"] = [int(i) for i in np.linspace(0, len(X) - 1, 3).astype(int)]
+for name, share in (("s1", 0.08), ("s2", 0.04)):
+    if unc[name] is None or not 1e-4 <= unc[name] <= 10 * spread:
+        unc[name] = round(share * spread, 3)
 
 
 def picked_indices(event) -> list[int]:
@@ -75,49 +61,6 @@ def picked_indices(event) -> list[int]:
         if index is not None and 0 <= int(index) < len(X):
             out.append(int(index))
     return sorted(set(out))
-
-
-@st.cache_data(max_entries=16, show_spinner=False)
-def propagate_both(
-    flow_key: str,
-    _flow: ic.InflationaryFlow,
-    points: np.ndarray,
-    cov: np.ndarray,
-    n_samples: int,
-    n_frames: int,
-    _background: np.ndarray,
-):
-    """Linearised and Monte-Carlo propagation with frames, plus moving background particles."""
-    torch.set_num_threads(1)  # small batches: one thread is fastest on a shared machine
-    linear = ic.uncertainty.propagate(_flow, points, cov, method="linear", n_frames=n_frames)
-    samples = ic.uncertainty.propagate(
-        _flow, points, cov, method="samples", n_samples=n_samples, n_frames=n_frames, seed=0
-    )
-    background = _flow.trajectory(_background, "inflate", n_frames=n_frames).states
-    return linear, samples, background
-
-
-@st.cache_data(max_entries=16, show_spinner=False)
-def region_preimage(
-    flow_key: str, _flow: ic.InflationaryFlow, centre: tuple, radius: float, _reference: np.ndarray
-):
-    """A latent Mahalanobis circle, its decoded pre-image, and encoded reference points for context."""
-    torch.set_num_threads(1)
-    ring = ic.uncertainty.latent_ball(_flow, np.array(centre), radius, n=240)
-    return ring, ic.uncertainty.preimage(_flow, ring), _flow.encode(_reference)
-
-
-def covariance() -> np.ndarray:
-    """The data-space covariance the controls describe (the shown plane; other features get sigma 1)."""
-    s1, s2 = unc["s1"], unc["s2"] if unc["kind"] != "isotropic" else unc["s1"]
-    plane = np.diag([s1**2, s2**2])
-    if unc["kind"] == "rotated":
-        a = np.deg2rad(unc["angle"])
-        rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
-        plane = rot @ plane @ rot.T
-    cov = np.eye(dim) * s1**2
-    cov[:2, :2] = plane
-    return cov
 
 
 left, right = st.columns([3, 2])
@@ -141,83 +84,76 @@ with left:
         + (f". D = {dim}: the picture shows the first two features; all D are propagated." if dim > 2 else "")
     )
 with right:
-    unc["kind"] = st.radio(
+    kind = st.radio(
         "Uncertainty shape",
         list(KINDS),
         format_func=KINDS.get,
-        index=list(KINDS).index(unc["kind"]),
-        key="unc_kind",
+        **state.bind("uncertainty", "kind", list(KINDS)),
         help="Isotropic: the same error in every direction. Per axis: different errors along "
         "x1 and x2. Rotated: an ellipse with two sigmas turned by an angle.",
     )
     c1, c2 = st.columns(2)
-    unc["s1"] = c1.number_input(
+    c1.number_input(
         "sigma 1 (data units)",
         min_value=1e-4,
         max_value=10 * spread,
-        value=float(unc["s1"]),
         format="%.4f",
-        key="unc_s1",
+        **state.bind("uncertainty", "s1"),
         help="Standard deviation of the measurement error (along x1, or the ellipse's first axis).",
     )
-    if unc["kind"] != "isotropic":
-        unc["s2"] = c2.number_input(
+    if kind != "isotropic":
+        c2.number_input(
             "sigma 2 (data units)",
             min_value=1e-4,
             max_value=10 * spread,
-            value=float(unc["s2"]),
             format="%.4f",
-            key="unc_s2",
+            **state.bind("uncertainty", "s2"),
             help="Standard deviation along x2 (or along the ellipse's second axis).",
         )
-    if unc["kind"] == "rotated":
-        unc["angle"] = st.slider(
+    if kind == "rotated":
+        st.slider(
             "Angle (degrees)",
             -90.0,
             90.0,
-            float(unc["angle"]),
-            5.0,
-            key="unc_angle",
+            step=5.0,
+            **state.bind("uncertainty", "angle"),
             help="Rotation of the ellipse's first axis from the x1 axis.",
         )
-    unc["level"] = st.slider(
+    st.slider(
         "Confidence level of the drawn ellipses",
         0.5,
         0.99,
-        float(unc["level"]),
-        0.01,
-        key="unc_level",
+        step=0.01,
+        **state.bind("uncertainty", "level"),
         help="The ellipse drawn contains this probability of the Gaussian "
         "(chi-square quantile with 2 degrees of freedom).",
     )
     c1, c2 = st.columns(2)
-    unc["samples"] = c1.slider(
+    c1.slider(
         "Monte-Carlo samples per point",
         50,
         1000,
-        int(unc["samples"]),
-        50,
-        key="unc_samples",
+        step=50,
+        **state.bind("uncertainty", "samples"),
         help="Random draws pushed through the flow per point. More "
         "samples, smaller standard errors, longer wait.",
     )
-    unc["frames"] = c2.slider(
+    c2.slider(
         "Frames",
         10,
         60,
-        int(unc["frames"]),
-        5,
-        key="unc_frames",
+        step=5,
+        **state.bind("uncertainty", "frames"),
         help="Animation frames from t = 0 (data) to t = T (latent).",
     )
 
 points = X[np.array(unc["selected"], dtype=int)]
-cov = covariance()
+cov = ic.uncertainty.error_covariance(dim, unc["kind"], unc["s1"], unc["s2"], unc["angle"])
 radius = geometry.chi2_radius(unc["level"], 2)
 rng = np.random.default_rng(0)
 background = X[np.sort(rng.choice(len(X), min(BACKGROUND, len(X)), replace=False))]
-params = ("unc", active.key, points.tobytes(), cov.tobytes(), unc["samples"], unc["frames"])
-result = ss.results.get(params)
+params = ("uncertainty", active.key, points.tobytes(), cov.tobytes(), unc["samples"], unc["frames"])
+result = state.result(params)
 if result is None:
     st.info(f"Press **Propagate** to carry {len(points)} ellipse(s) through the {active.label}.")
     if st.button(
@@ -228,13 +164,12 @@ if result is None:
     ):
         with st.spinner("Integrating the ellipses and the samples..."):
             try:
-                result = propagate_both(
-                    active.key, flow, points, cov, int(unc["samples"]), int(unc["frames"]), background
-                )
+                result = adapters.propagate_both(active.key, flow, points, cov, int(unc["samples"]),
+                                                 int(unc["frames"]), data.key, background)
             except ValueError as err:
                 st.error(str(err))
         if result is not None:
-            ss.results = {**dict(list(ss.results.items())[-7:]), params: result}
+            state.keep_result(params, result)
             st.rerun()
 
 if result is not None:
@@ -249,12 +184,10 @@ if result is not None:
         title=f"Ellipses through the flow ({unc['level']:.0%} level), flow coordinates u(t)",
     )
     st.plotly_chart(fig, key="unc_animation")
-    rows, bends = [], []
+    check = ic.uncertainty.compare_linearisation(linear, samples)
+    rows = []
     for k, index in enumerate(unc["selected"]):
-        lin, mc, se = linear.cov[k], samples.cov[k], samples.cov_se[k]
-        gap = float(np.linalg.norm(lin - mc) / np.linalg.norm(mc))
-        z = float(np.max(np.abs(lin - mc) / np.maximum(se, 1e-300)))
-        shift = float(np.linalg.norm(linear.mean[k] - samples.mean[k]) / np.sqrt(np.trace(mc)))
+        lin, mc = linear.cov[k], samples.cov[k]
         rows.append(
             {
                 "point": index,
@@ -265,19 +198,21 @@ if result is not None:
                 "var u1 (MC)": mc[0, 0],
                 "var u2 (MC)": mc[1, 1],
                 "cov u1u2 (MC)": mc[0, 1],
-                "difference %": 100 * gap,
-                "max |diff| / SE": z,
-                "mean shift / sd": shift,
+                "difference %": 100 * check.relative_difference[k],
+                "max |diff| / SE": check.max_z[k],
+                "mean shift / sd": check.mean_shift[k],
+                "verdict": "agree" if check.agrees[k] else "bends",
             }
         )
-        if z > 4 and gap > 0.05:
-            bends.append(index)
     st.dataframe(pd.DataFrame(rows).round(5), hide_index=True, key="unc_table")
     st.caption(
         f"Latent means and covariances in flow coordinates u(T). Linearised: {linear.stats.describe()}. "
         f"Monte Carlo: {samples.stats.describe()}. 'difference %' is |C_lin - C_MC| / |C_MC| (Frobenius); "
-        "'max |diff| / SE' compares it with the Monte-Carlo standard error."
+        "'max |diff| / SE' compares the largest entry difference with its Monte-Carlo standard error. A point "
+        f"'bends' when its difference is beyond {check.z_limit:g} standard errors and above "
+        f"{100 * check.rel_limit:g} %."
     )
+    bends = [index for index, agrees in zip(unc["selected"], check.agrees, strict=True) if not agrees]
     if bends:
         st.warning(
             f"At point(s) {', '.join(map(str, bends))} the two methods disagree beyond the Monte-Carlo "
@@ -286,8 +221,11 @@ if result is not None:
         )
     else:
         st.success(
-            "The linearised ellipses agree with the Monte-Carlo clouds within their standard errors: the "
-            "flow is nearly linear over these ellipses."
+            "The linearised ellipses agree with the Monte-Carlo clouds: no difference is both beyond "
+            f"{check.z_limit:g} standard errors and above {100 * check.rel_limit:g} %, so the flow is nearly "
+            "linear over these ellipses." + (" The Monte-Carlo error is large here: more samples per point "
+                                             "sharpen this check." if check.relative_difference.max() > 0.1
+                                             else "")
         )
 
 st.subheader("The other direction: a latent credible region and its pre-image")
@@ -296,37 +234,17 @@ if dim != 2:
     st.stop()
 c1, c2, c3 = st.columns(3)
 v_end = np.sqrt(schedule.latent_variance())
-unc["centre"][0] = c1.number_input(
-    "Centre u1",
-    -4.0,
-    4.0,
-    float(unc["centre"][0]),
-    0.1,
-    key="unc_c1",
-    help="Latent centre of the credible region (flow coordinates at t = T).",
-)
-unc["centre"][1] = c2.number_input(
-    "Centre u2",
-    -4.0,
-    4.0,
-    float(unc["centre"][1]),
-    0.1,
-    key="unc_c2",
-    help="Second latent coordinate of the centre.",
-)
-unc["radius"] = c3.slider(
-    "Mahalanobis radius r",
-    0.5,
-    3.5,
-    float(unc["radius"]),
-    0.5,
-    key="unc_radius",
-    help="The region is |(u - centre) / sqrt(v(T))| <= r; centred at 0 it holds "
-    "1 - exp(-r^2/2) of the latent Gaussian.",
-)
+c1.number_input("Centre u1", -4.0, 4.0, step=0.1, **state.bind("uncertainty", "c1"),
+                help="Latent centre of the credible region (flow coordinates at t = T).")
+c2.number_input("Centre u2", -4.0, 4.0, step=0.1, **state.bind("uncertainty", "c2"),
+                help="Second latent coordinate of the centre.")
+c3.slider("Mahalanobis radius r", 0.5, 3.5, step=0.5, **state.bind("uncertainty", "radius"),
+          help="The region is |(u - centre) / sqrt(v(T))| <= r; centred at 0 it holds 1 - exp(-r^2/2) of the "
+               "latent Gaussian.")
+centre = (float(unc["c1"]), float(unc["c2"]))
 nominal = geometry.chi2_coverage(unc["radius"], 2)
-region_params = ("unc_region", active.key, tuple(unc["centre"]), unc["radius"])
-region = ss.results.get(region_params)
+region_params = ("uncertainty_region", active.key, centre, unc["radius"])
+region = state.result(region_params)
 if region is None and st.button(
     "Map the region back to data",
     key="unc_back",
@@ -334,8 +252,9 @@ if region is None and st.button(
 ):
     with st.spinner("Decoding the boundary..."):
         try:
-            region = region_preimage(active.key, flow, tuple(unc["centre"]), float(unc["radius"]), background)
-            ss.results = {**dict(list(ss.results.items())[-7:]), region_params: region}
+            region = adapters.region_preimage(active.key, flow, centre, float(unc["radius"]), data.key,
+                                              background)
+            state.keep_result(region_params, region)
         except ValueError as err:
             st.error(str(err))
 if region is not None:
