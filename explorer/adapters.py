@@ -187,12 +187,9 @@ def exact_flow(X: np.ndarray, basis: ic.EigenBasis, schedule: ic.Schedule, **sol
 
 
 @cached
-def shipped_flow(name: str) -> ic.InflationaryFlow:
-    """A model shipped with the app, loaded once per server (ValueError names the shipped ones)."""
-    entry = next((m for m in ic.checkpoints.shipped_models() if m["name"] == name), None)
-    if entry is None:
-        raise ValueError(f"No shipped model {name!r}.")
-    return ic.load_flow(entry["path"])
+def shipped_flow(path: str) -> ic.InflationaryFlow:
+    """A model shipped with the app (``shipped_models()``'s path), loaded once per server."""
+    return ic.load_flow(path)
 
 
 # --------------------------------------------------------------------------- the Flow page

@@ -413,7 +413,10 @@ def adopt_model_settings() -> None:
 
 def use_shipped_model(name: str) -> None:
     """Load a shipped model with the data and schedule it was trained on (ValueError keeps the previous)."""
-    flow = adapters.shipped_flow(name)
+    entry = next((m for m in ic.checkpoints.shipped_models() if m["name"] == name), None)
+    if entry is None:
+        raise ValueError(f"No shipped model {name!r}.")
+    flow = adapters.shipped_flow(entry["path"])
     previous = (session().model, session().use_model)
     install_model(flow, flow.card, f"shipped model {name}")
     try:

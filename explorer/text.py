@@ -10,7 +10,9 @@ from __future__ import annotations
 import re
 
 MAX_CHARS = 200
-_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:=^&])")
+_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#!|~$:@])")  # ":" and "@" also stop bare-URL / e-mail links
+_WWW = re.compile(r"(www)\.", re.IGNORECASE)               # and "www." the third kind of bare link
+_LIST_START = re.compile(r"^(\d+)([.)])|^([-+])")  # "1. " or "- " would start a list
 
 
 def plain(value, max_chars: int = MAX_CHARS) -> str:
@@ -18,4 +20,5 @@ def plain(value, max_chars: int = MAX_CHARS) -> str:
     text = " ".join(str(value).split())
     if len(text) > max_chars:
         text = text[: max_chars - 1] + "…"
-    return _SPECIAL.sub(r"\\\1", text)
+    text = _WWW.sub(r"\1\\.", _SPECIAL.sub(r"\\\1", text))
+    return _LIST_START.sub(lambda m: f"{m[1]}\\{m[2]}" if m[1] else f"\\{m[3]}", text)

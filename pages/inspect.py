@@ -75,7 +75,7 @@ if source == SESSION:
                 "Dimensions to keep", min_value=1, max_value=basis.dim - 1, **state.bind("inspect", "d"),
                 help="d for a dimension-reducing schedule (the top-d principal directions are "
                                    "kept). The suggestion is the participation ratio, rounded.")
-            if st.button("Use a reducing schedule with this d", key="w.inspect.use_d",
+            if st.button("Use a reducing schedule with this d", key="insp_use_d",
                          help="Sets the Schedule page to 'reducing' with this d (inflation gap and end "
                               "time on auto). The exact flow is used until you train a network on the "
                               "Train / Load page, with a time budget."):
@@ -90,7 +90,7 @@ if source == SESSION:
     default_image = data.info.get("dataset") == "digits"
 else:
     entry = shipped[source]
-    flow = adapters.shipped_flow(source)
+    flow = adapters.shipped_flow(entry["path"])
     flow_key = f"shipped|{source}|{flow.solver.describe()}"
     X_train, _, X_all, labels_all = adapters.digits_split(TRAIN_N)
     reference, data_key = X_train, "digits-held-out"
@@ -144,7 +144,7 @@ def show_rows(values: np.ndarray, captions: list[str], cols: int, chart_key: str
 
 
 params = (flow_key, points_key, int(k))
-if st.button("Encode the points", type="primary", key="w.inspect.encode",
+if st.button("Encode the points", type="primary", key="insp_encode",
              help="Encode the points with the flow, project them with PCA on the same d and score both. "
                   "Takes a few seconds; the result is cached."):
     insp.update(encoded=params, selected=0)
@@ -195,7 +195,7 @@ with right:
     else:
         st.markdown("**UMAP** builds a graph of each point's nearest neighbours and lays it out in d "
                     "dimensions. Its first run in a server compiles code for tens of seconds.")
-        if st.button("Compute UMAP", key="w.inspect.umap",
+        if st.button("Compute UMAP", key="insp_umap",
                      help="Embed the same points with UMAP (15 neighbours, min_dist 0.1, seed 0); cached."):
             with st.spinner("Computing UMAP: the first run compiles numba code (tens of seconds), later runs "
                             "take a few seconds..."):
@@ -269,7 +269,7 @@ n_gen = g2.select_slider("Samples", [8, 16, 24, 32, 48],
                          **state.bind("inspect", "n_gen", [8, 16, 24, 32, 48]),
                          help="How many points to generate (decode from random latents).")
 gen_params = (flow_key, n_gen, prior)
-if g3.button("Generate", key="w.inspect.generate", help="Draw latents and decode them (one ODE solve)."):
+if g3.button("Generate", key="insp_generate", help="Draw latents and decode them (one ODE solve)."):
     insp["generated"] = gen_params
 if insp["generated"] == gen_params:
     with st.spinner("Generating..."):
@@ -279,7 +279,7 @@ if insp["generated"] == gen_params:
 
 # ------------------------------------------------------------------------------------------- variance
 st.subheader("Variance and participation ratio through the flow")
-if st.button("Trace the variance", key="w.inspect.profile",
+if st.button("Trace the variance", key="insp_profile",
              help=f"Inflate {PROFILE_POINTS} of the points and record each eigen-dimension's variance at "
                   f"{PROFILE_FRAMES} times."):
     insp["profile"] = (flow_key, points_key)

@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 def _wait_for_coverage(at: AppTest, timeout: float = 240.0) -> None:
     """Wait until the Calibration page's background coverage job has finished, then rerun the page."""
     start = time.monotonic()
-    while at.session_state["cal_job"].running:
+    while at.session_state["session"].jobs["coverage"].active:
         assert time.monotonic() - start < timeout, "the coverage job did not finish"
         time.sleep(1.0)
     at.run()

@@ -15,14 +15,14 @@ def test_coverage_run_and_figures(wait_for_coverage):
     at.run()
     at.switch_page("pages/calibration.py").run()
     assert not at.exception and not at.error
-    at.select_slider(key="cal_n_test").set_value(1000)
-    at.select_slider(key="cal_n_boundary").set_value(50)
+    at.select_slider(key="w.calibration.n_test").set_value(1000)
+    at.select_slider(key="w.calibration.n_boundary").set_value(50)
     at.run()
     at.button(key="cal_run").click().run()
     wait_for_coverage(at)
     assert not at.exception, [e.value for e in at.exception]
-    job = at.session_state["cal_job"]
-    assert job.error is None and len(job.results) == 2          # exact and coarse Euler
+    job = at.session_state["session"].jobs["coverage"]
+    assert job.error is None and len(job.result) == 2          # exact and coarse Euler
     titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
     assert any("Reliability" in t for t in titles) and any("circles after generation" in t for t in titles)
     table = at.dataframe[1].value
@@ -35,10 +35,10 @@ def test_cancel_stops_the_job(wait_for_coverage):
     at.query_params.update({"n": "300"})
     at.run()
     at.switch_page("pages/calibration.py").run()
-    at.select_slider(key="cal_n_test").set_value(20000)
+    at.select_slider(key="w.calibration.n_test").set_value(20000)
     at.run()
     at.button(key="cal_run").click().run()
-    at.session_state["cal_job"].stop_event.set()                # what the Cancel button does
+    at.session_state["session"].jobs["coverage"].stop_event.set()                # what the Cancel button does
     wait_for_coverage(at)
-    assert at.session_state["cal_job"].error.startswith("Cancelled")
+    assert at.session_state["session"].jobs["coverage"].error.startswith("Cancelled")
     assert any("Cancelled" in w.value for w in at.warning)

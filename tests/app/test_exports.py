@@ -14,8 +14,8 @@ def small_result(direction: str = "inflate"):
     X, labels = ic.datasets.load("moons", n=200, seed=0)
     basis = ic.EigenBasis.fit(X)
     schedule = ic.Schedule.reducing(basis.eigenvalues, dims_to_keep=1)
-    flow = adapters.exact_flow(X, basis, schedule, tol=1e-5)
-    return adapters.flow_result(f"test|{direction}", flow, X, labels, direction, 50, 30, 0, "gaussian")
+    flow = adapters.exact_flow(X, basis, schedule, rtol=1e-5, atol=1e-5)
+    return adapters.flow_result(f"test|{direction}", flow, "moons|200", X, labels, direction, 50, 30, 0, "gaussian")
 
 
 def test_trajectories_csv_has_every_frame_and_particle():

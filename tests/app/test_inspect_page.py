@@ -54,8 +54,8 @@ def open_inspect(source: str, n: int) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=300).run()
     at.switch_page("pages/inspect.py").run()
     clean(at)
-    at.radio(key="insp.source").set_value(source).run()
-    at.number_input(key="insp.n").set_value(n).run()
+    at.radio(key="w.inspect.source").set_value(source).run()
+    at.number_input(key="w.inspect.n").set_value(n).run()
     clean(at)
     return at
 
@@ -81,25 +81,25 @@ def test_shipped_digits_model_with_mocked_umap(monkeypatch):
     monkeypatch.setattr(reduction, "umap_embedding", fake_umap)
     at = open_inspect(SHIPPED, 300)
     assert not at.get("plotly_chart")                     # nothing heavy before the click
-    at.button(key="insp.encode").click().run()
+    at.button(key="insp_encode").click().run()
     clean(at)
     assert "latent d = 2" in at.subheader[0].value
     keys = chart_keys(at)
-    assert any("insp.latent" in k for k in keys) and any("insp.pca" in k for k in keys)
+    assert any("w.inspect.latent" in k for k in keys) and any("insp.pca" in k for k in keys)
     assert not any("insp.umap" in k for k in keys)       # UMAP waits for its own button
     assert len(chart(at, "insp.scores")["data"]) == 2    # flow and PCA bars
-    at.button(key="insp.umap_button").click().run()
+    at.button(key="insp_umap").click().run()
     clean(at)
     assert calls == [(300, 2)]
     assert [t["name"] for t in chart(at, "insp.scores")["data"]] == ["inflationary flow", "PCA", "UMAP"]
-    latent = chart(at, "insp.latent")
+    latent = chart(at, "w.inspect.latent")
     assert sorted(t["name"] for t in latent["data"] if t["name"] != "selected") == [str(k) for k in range(10)]
 
     # Click a latent point: the reconstruction panel shows that digit, its flow and PCA reconstructions.
-    at.session_state["insp.latent"] = selection(17)
+    at.session_state["w.inspect.latent"] = selection(17)
     at.run()
     clean(at)
-    assert at.session_state["insp"]["selected"] == 17
+    assert at.session_state["session"].pages["inspect"]["selected"] == 17
     row = shown_point(at)
     grid = canvas(chart(at, "insp.recon"))
     assert grid.shape == (8, 3 * 9 - 1)                   # three 8 x 8 images, one-pixel gaps
@@ -111,10 +111,10 @@ def test_shipped_digits_model_with_mocked_umap(monkeypatch):
     assert np.isfinite(grid[:, 9:17]).all()
     assert canvas(chart(at, "insp.walk")).shape == (8, 9 * 9 - 1)   # the traversal row: nine images
 
-    at.button(key="insp.generate").click().run()
+    at.button(key="insp_generate").click().run()
     clean(at)
     assert canvas(chart(at, "insp.generated")).shape == (3 * 9 - 1, 8 * 9 - 1)   # 24 samples, 8 per row
-    at.button(key="insp.profile").click().run()
+    at.button(key="insp_profile").click().run()
     clean(at)
     heat, measured, predicted = chart(at, "insp.variance")["data"]
     assert len(heat["y"]) == 64 and heat["y"][0] == "1 (kept)" and heat["y"][2] == "3"
@@ -132,9 +132,9 @@ def upload_20d() -> tuple[AppTest, np.ndarray]:
     lines += [",".join([*(f"{v:.4f}" for v in x), f"group{k}"]) for x, k in zip(X, labels, strict=True)]
     at = AppTest.from_file(APP, default_timeout=300).run()
     at.switch_page("pages/data.py").run()
-    at.radio[0].set_value("Upload a file").run()
-    at.text_input(key="w.label_column").set_value("cls").run()
-    at.file_uploader(key="w.upload").set_value(("table.csv", "\n".join(lines).encode(), "text/csv")).run()
+    at.radio[0].set_value("upload").run()
+    at.text_input(key="w.data.label_column").set_value("cls").run()
+    at.file_uploader(key="w.data.upload").set_value(("table.csv", "\n".join(lines).encode(), "text/csv")).run()
     clean(at)
     return at, X
 
@@ -142,17 +142,17 @@ def upload_20d() -> tuple[AppTest, np.ndarray]:
 def test_uploaded_20_dimensional_csv_as_images():
     at, X = upload_20d()
     at.switch_page("pages/inspect.py").run()
-    at.radio(key="insp.source").set_value("session").run()
+    at.radio(key="w.inspect.source").set_value("session").run()
     clean(at)
     suggested = reduction.suggest_dims(ic.EigenBasis.fit(X).eigenvalues).by_pr
-    assert at.number_input(key="insp.d").value == suggested
-    at.button(key="insp.use_d").click().run()
-    assert at.session_state["sched"]["family"] == "reducing"
-    assert at.session_state["sched"]["dims_to_keep"] == suggested
-    at.toggle(key="insp.is_image").set_value(True).run()
-    at.selectbox(key="insp.shape").set_value((5, 4)).run()
-    at.number_input(key="insp.n").set_value(150).run()
-    at.button(key="insp.encode").click().run()
+    assert at.number_input(key="w.inspect.d").value == suggested
+    at.button(key="insp_use_d").click().run()
+    assert at.session_state["session"].sched.family == "reducing"
+    assert at.session_state["session"].sched.dims_to_keep == suggested
+    at.toggle(key="w.inspect.is_image").set_value(True).run()
+    at.selectbox(key="w.inspect.shape").set_value((5, 4)).run()
+    at.number_input(key="w.inspect.n").set_value(150).run()
+    at.button(key="insp_encode").click().run()
     clean(at)
     assert f"latent d = {suggested}" in at.subheader[0].value
     grid = canvas(chart(at, "insp.recon"))
@@ -162,7 +162,7 @@ def test_uploaded_20_dimensional_csv_as_images():
     scores = chart(at, "insp.scores")["data"]
     assert np.isfinite(array(scores[0]["y"])).all()       # labels given: all three scores shown
     # Not an image: the same panels as feature profiles.
-    at.toggle(key="insp.is_image").set_value(False).run()
+    at.toggle(key="w.inspect.is_image").set_value(False).run()
     clean(at)
     assert [t["name"] for t in chart(at, "insp.recon")["data"]] == ["original", "flow, d dims", "PCA, d dims"]
 
@@ -171,8 +171,8 @@ def test_uploaded_20_dimensional_csv_as_images():
 def test_real_umap_on_500_digits():
     # Real UMAP (numba compile on the first call: ~30-60 s) on 500 held-out digits.
     at = open_inspect(SHIPPED, 500)
-    at.button(key="insp.encode").click().run()
-    at.button(key="insp.umap_button").click().run()
+    at.button(key="insp_encode").click().run()
+    at.button(key="insp_umap").click().run()
     clean(at)
     bars = {t["name"]: array(t["y"]) for t in chart(at, "insp.scores")["data"]}
     assert set(bars) == {"inflationary flow", "PCA", "UMAP"}
@@ -185,24 +185,24 @@ def test_uploaded_csv_with_a_network_trained_on_the_train_page():
     # The whole own-data path: upload, take the suggested d, train in the background, inspect the model.
     at, X = upload_20d()
     at.switch_page("pages/inspect.py").run()
-    at.radio(key="insp.source").set_value("session").run()
-    at.button(key="insp.use_d").click().run()
-    d = at.session_state["sched"]["dims_to_keep"]
+    at.radio(key="w.inspect.source").set_value("session").run()
+    at.button(key="insp_use_d").click().run()
+    d = at.session_state["session"].sched.dims_to_keep
     at.switch_page("pages/train.py").run()
-    at.select_slider(key="tr.width").set_value(32)
-    at.select_slider(key="tr.depth").set_value(2)
-    at.select_slider(key="tr.batch").set_value(256)
-    at.number_input(key="tr.steps").set_value(40)
+    at.select_slider(key="w.train.width").set_value(32)
+    at.select_slider(key="w.train.depth").set_value(2)
+    at.select_slider(key="w.train.batch").set_value(256)
+    at.number_input(key="w.train.steps").set_value(40)
     at.button(key="start_training").click().run()
     clean(at)
     deadline = time.monotonic() + 120
-    while at.session_state["model"] is None and time.monotonic() < deadline:
+    while at.session_state["session"].model is None and time.monotonic() < deadline:
         time.sleep(0.5)
         at.run()
-    assert at.session_state["model"]["card"]["data"]["dataset"] == "upload"
+    assert at.session_state["session"].model.card["data"]["dataset"] == "upload"
     at.switch_page("pages/inspect.py").run()
-    at.number_input(key="insp.n").set_value(100).run()
-    at.button(key="insp.encode").click().run()
+    at.number_input(key="w.inspect.n").set_value(100).run()
+    at.button(key="insp_encode").click().run()
     clean(at)
     heading = at.subheader[0].value
     assert "learned network" in heading and f"latent d = {d}" in heading, heading

@@ -15,7 +15,7 @@ APP = str(Path(__file__).resolve().parents[2] / "app.py")
 STEPS = lessons.lesson().steps
 # The button each page's step tells the teacher to press ("Do: Press **...**"), by page.
 ACTION = {"flow": "compute_flow", "uncertainty": "unc_run", "calibration": "cal_run",
-          "inspect": "insp.encode"}
+          "inspect": "insp_encode"}
 
 
 def clean(at: AppTest) -> None:
@@ -40,24 +40,24 @@ def test_every_step_opens_from_its_link_and_its_button_works(number, wait_for_co
     step = STEPS[number - 1]
     at = open_step(number)
     clean(at)
-    assert at.session_state["lesson"] == number - 1
+    assert at.session_state["session"].lesson == number - 1
     assert banner_text(at).startswith(f"**Lesson, step {number} of {len(STEPS)}: {step.title}**")
-    assert at.session_state["data"]["dataset"] == step.dataset
+    assert at.session_state["session"].data.dataset == step.dataset
     for field, value in step.schedule.items():
-        assert at.session_state["sched"][field] == value
-    for field, value in step.settings.get("view", {}).items():
-        assert at.session_state["view"][field] == value
+        assert getattr(at.session_state["session"].sched, field) == value
+    for field, value in step.settings.get("flow", {}).items():
+        assert at.session_state["session"].pages["flow"][field] == value
     if step.model:
-        assert at.session_state["flow_source"] == "model"
-        assert step.model in at.session_state["model"]["source"]
+        assert at.session_state["session"].use_model
+        assert step.model in at.session_state["session"].model.source
     labels = {control.label for control in page_controls(at)}
     if step.page in ACTION:
         assert f"**{at.button(key=ACTION[step.page]).label}**" in step.do  # the text names the button
         at.button(key=ACTION[step.page]).click().run()
         if step.page == "calibration":
             wait_for_coverage(at)
-            job = at.session_state["cal_job"]
-            assert job.error is None and len(job.results) == len(step.settings["cal"]["choices"])
+            job = at.session_state["session"].jobs["coverage"]
+            assert job.error is None and len(job.result) == len(step.settings["calibration"]["choices"])
         clean(at)
         assert at.get("plotly_chart"), "the action drew its figures"
         # Controls that appear only with results, e.g. Compute UMAP.
@@ -75,8 +75,8 @@ def test_home_lists_the_steps_and_a_button_sets_one_up():
     at.button(key="lesson_start_2").click().run()  # step 3: circles reduced to one dimension
     clean(at)
     assert at.title[0].value == "Flow"
-    sched = at.session_state["sched"]
-    assert sched["family"] == "reducing" and sched["dims_to_keep"] == 1
+    sched = at.session_state["session"].sched
+    assert sched.family == "reducing" and sched.dims_to_keep == 1
     assert banner_text(at).startswith("**Lesson, step 3 of 7")
 
 
@@ -86,20 +86,20 @@ def test_banner_moves_between_steps_and_ends():
     # browser test clicks through from a link.
     at = AppTest.from_file(APP, default_timeout=120).run()
     at.switch_page("pages/flow.py").run()
-    at.session_state["lesson"] = 2
+    at.session_state["session"].lesson = 2
     at.run()
     assert at.button(key="lesson_back").disabled is False
     at.button(key="lesson_next").click().run()
     clean(at)
-    assert at.session_state["lesson"] == 3 and at.title[0].value == "Schedule"
+    assert at.session_state["session"].lesson == 3 and at.title[0].value == "Schedule"
     at.switch_page("pages/schedule.py").run()
     at.button(key="lesson_back").click().run()
-    assert at.session_state["lesson"] == 2 and at.title[0].value == "Flow"
+    assert at.session_state["session"].lesson == 2 and at.title[0].value == "Flow"
     at.switch_page("pages/flow.py").run()
     at.button(key="lesson_end").click().run()
-    assert at.session_state["lesson"] is None
+    assert at.session_state["session"].lesson is None
     assert not [m for m in at.markdown if m.value.startswith("**Lesson, step")]
-    assert at.session_state["sched"]["family"] == "reducing"  # ending keeps the settings
+    assert at.session_state["session"].sched.family == "reducing"  # ending keeps the settings
 
 
 def test_last_step_has_no_next_and_a_bad_link_is_reported():
@@ -110,7 +110,7 @@ def test_last_step_has_no_next_and_a_bad_link_is_reported():
     at.run()
     assert not at.exception
     assert any("lesson='99'" in w.value for w in at.warning)
-    assert "lesson" not in at.session_state or at.session_state["lesson"] is None
+    assert at.session_state["session"].lesson is None
 
 
 def test_a_hand_typed_link_without_a_page_opens_the_steps_page():

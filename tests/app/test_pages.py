@@ -2,6 +2,7 @@
 schedule changes and URL parameters take effect, and state survives page switches."""
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -33,8 +34,8 @@ def plotly_specs(at: AppTest) -> list[dict]:
 
 def compute_flow(at: AppTest, particles: int = 100, frames: int = 30) -> dict:
     """On the Flow page: set a small animation, press Compute, return the animation's figure spec."""
-    at.slider(key="w.view.particles").set_value(particles)
-    at.slider(key="w.view.frames").set_value(frames)
+    at.slider(key="w.flow.particles").set_value(particles)
+    at.slider(key="w.flow.frames").set_value(frames)
     at.run()
     at.button(key="compute_flow").click().run()
     assert_clean(at)
@@ -57,7 +58,7 @@ def test_home_renders_with_animation_and_map():
 def test_every_page_with_every_dataset(name):
     at = fresh({"dataset": name, "n": str(SMALL_N)})
     assert_clean(at)
-    assert at.session_state["data"]["dataset"] == name
+    assert at.session_state["session"].data.dataset == name
     for page in PAGES:
         at.switch_page(page).run()
         assert_clean(at)
@@ -94,7 +95,7 @@ def test_flow_figure_is_a_fixed_axis_animation_with_controls():
 def test_digits_dimension_picker_and_results_survive_page_switch():
     at = fresh({"dataset": "digits", "n": str(SMALL_N)})
     at.switch_page("pages/flow.py").run()
-    picker = at.multiselect(key="w.view.dims")
+    picker = at.multiselect(key="w.flow.dims")
     picker.set_value([0, 2, 5]).run()
     spec = compute_flow(at)
     assert "z" in spec["frames"][0]["data"][0]
@@ -103,7 +104,7 @@ def test_digits_dimension_picker_and_results_survive_page_switch():
     at.switch_page("pages/data.py").run()
     at.switch_page("pages/flow.py").run()
     assert any(s.get("frames") for s in plotly_specs(at)), "the computed result was lost on a page switch"
-    assert at.session_state["data"]["dataset"] == "digits"
+    assert at.session_state["session"].data.dataset == "digits"
 
 
 def test_initial_noise_makes_the_exact_flow_follow_the_predicted_spread():
@@ -111,13 +112,13 @@ def test_initial_noise_makes_the_exact_flow_follow_the_predicted_spread():
     kept dimensions; draws from the t = 0 distribution (data + c(0) noise) follow it."""
     at = fresh({"dataset": "digits"})
     at.switch_page("pages/flow.py").run()
-    assert at.toggle(key="w.view.blur").value is True  # on by default
+    assert at.toggle(key="w.flow.blur").value is True  # on by default
     compute_flow(at, particles=500)
     assert not any("Add the initial noise" in c.value for c in at.caption)
-    at.toggle(key="w.view.blur").set_value(False).run()
+    at.toggle(key="w.flow.blur").set_value(False).run()
     compute_flow(at, particles=500)
     assert any("Add the initial noise" in c.value for c in at.caption)
-    blurred, bare = (r for r in at.session_state["results"].values() if r.direction == "inflate")
+    blurred, bare = (r for r in at.session_state["session"].results.values() if r.direction == "inflate")
     kept = bare.kept
     ratio = lambda r: r.variances[-1, kept] / r.predicted[-1, kept]  # noqa: E731
     assert np.median(ratio(bare)) < 0.2
@@ -129,7 +130,7 @@ def test_schedule_change_reaches_url_sidebar_and_flow():
     at.switch_page("pages/schedule.py").run()
     at.selectbox(key="w.sched.family").set_value("reducing").run()
     assert_clean(at)
-    assert at.session_state["sched"]["family"] == "reducing"
+    assert at.session_state["session"].sched.family == "reducing"
     assert any("reducing to d=1" in m.value for m in at.markdown)
     assert at.query_params["family"] in ("reducing", ["reducing"])
     at.number_input(key="w.sched.kappa").set_value(100.0).run()
@@ -149,9 +150,9 @@ def test_shared_link_opens_the_same_view():
              "kappa": "500", "page": "schedule"}
     at = fresh(query)
     assert_clean(at)
-    assert at.session_state["data"] == {"dataset": "moons", "n": 300, "seed": 3, "noise": None}
-    sched = at.session_state["sched"]
-    assert (sched["family"], sched["dims_to_keep"], sched["inflation_gap"], sched["kappa"]) == \
+    assert asdict(at.session_state["session"].data) == {"dataset": "moons", "n": 300, "seed": 3, "noise": None}
+    sched = at.session_state["session"].sched
+    assert (sched.family, sched.dims_to_keep, sched.inflation_gap, sched.kappa) == \
         ("reducing", 1, 1.5, 500.0)
     assert at.title[0].value == "Schedule"
 
@@ -161,13 +162,13 @@ def test_bad_link_parameters_warn_and_fall_back():
     assert_clean(at)
     warnings = " ".join(w.value for w in at.warning)
     assert "nope" in warnings and "seed" in warnings
-    assert at.session_state["data"]["dataset"] == "circles"
+    assert at.session_state["session"].data.dataset == "circles"
 
 
 def test_generate_direction_reports_round_trip():
     at = fresh({"n": "300"})
     at.switch_page("pages/flow.py").run()
-    at.radio(key="w.view.direction").set_value("generate").run()
+    at.radio(key="w.flow.direction").set_value("generate").run()
     spec = compute_flow(at)
     assert len(spec["frames"]) == 30
     text = " ".join(m.value for m in at.markdown)
@@ -182,7 +183,7 @@ def test_every_control_has_help_text(page, page_controls):
     at = fresh({"dataset": "swiss_roll", "n": str(SMALL_N), "family": "reducing"})
     at.switch_page(page).run()
     if page == "pages/data.py":
-        at.radio[0].set_value("Upload a file").run()  # the upload controls too
+        at.radio[0].set_value("upload").run()  # the upload controls too
     controls = page_controls(at)
     assert controls
     missing = [getattr(w, "label", w) for w in controls if not getattr(w, "help", "")]
@@ -192,12 +193,12 @@ def test_every_control_has_help_text(page, page_controls):
 def test_uncertainty_and_calibration_settings_survive_a_page_switch():
     at = fresh({"n": "300"})
     at.switch_page("pages/uncertainty.py").run()
-    at.slider(key="unc_level").set_value(0.8).run()
+    at.slider(key="w.uncertainty.level").set_value(0.8).run()
     at.switch_page("pages/calibration.py").run()
-    at.select_slider(key="cal_step").set_value(0.25).run()
+    at.select_slider(key="w.calibration.step").set_value(0.25).run()
     at.switch_page("pages/data.py").run()
     at.switch_page("pages/uncertainty.py").run()
-    assert at.slider(key="unc_level").value == 0.8
+    assert at.slider(key="w.uncertainty.level").value == 0.8
     at.switch_page("pages/calibration.py").run()
-    assert at.select_slider(key="cal_step").value == 0.25
+    assert at.select_slider(key="w.calibration.step").value == 0.25
     assert_clean(at)

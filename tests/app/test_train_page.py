@@ -8,7 +8,6 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import inflow_core as ic
-from explorer.jobs import JobRegistry, ServerBusy
 from inflow_core.training import TrainConfig
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -20,10 +19,10 @@ def train_page() -> AppTest:
     at.query_params.update({"n": str(N)})
     at.run()
     at.switch_page("pages/train.py").run()
-    at.select_slider(key="tr.width").set_value(32)
-    at.select_slider(key="tr.depth").set_value(2)
-    at.select_slider(key="tr.batch").set_value(256)
-    at.selectbox(key="tr.device").set_value("cpu")
+    at.select_slider(key="w.train.width").set_value(32)
+    at.select_slider(key="w.train.depth").set_value(2)
+    at.select_slider(key="w.train.batch").set_value(256)
+    at.selectbox(key="w.train.device").set_value("cpu")
     return at
 
 
@@ -33,8 +32,8 @@ def wait_for_model(at: AppTest, timeout: float = 120.0) -> dict:
     while time.monotonic() < deadline:
         at.run()
         assert not at.exception, [e.value for e in at.exception]
-        if at.session_state["model"] is not None:
-            return at.session_state["model"]
+        if at.session_state["session"].model is not None:
+            return at.session_state["session"].model
         time.sleep(0.5)
     raise AssertionError("training did not finish in time")
 
@@ -42,7 +41,7 @@ def wait_for_model(at: AppTest, timeout: float = 120.0) -> dict:
 @pytest.fixture(scope="module")
 def trained() -> AppTest:
     at = train_page()
-    at.number_input(key="tr.steps").set_value(40)
+    at.number_input(key="w.train.steps").set_value(40)
     at.button(key="start_training").click().run()
     assert not at.error, [e.value for e in at.error]
     wait_for_model(at)
@@ -51,17 +50,17 @@ def trained() -> AppTest:
 
 def test_training_runs_to_completion_and_is_used(trained):
     at = trained
-    model = at.session_state["model"]
-    assert model["card"]["training"]["steps"] == 40 and not model["card"]["training"]["stopped"]
-    assert model["card"]["data"]["dataset"] == "circles" and model["card"]["data"]["n"] == N
-    assert model["card"]["data"]["fresh_samples"] is True  # built-ins train on fresh draws by default
-    assert at.session_state["flow_source"] == "model"
+    model = at.session_state["session"].model
+    assert model.card["training"]["steps"] == 40 and not model.card["training"]["stopped"]
+    assert model.card["data"]["dataset"] == "circles" and model.card["data"]["n"] == N
+    assert model.card["data"]["fresh_samples"] is True  # built-ins train on fresh draws by default
+    assert at.session_state["session"].use_model
     assert any("finished after 40 steps" in s.value for s in at.success)
     assert at.get("plotly_chart"), "the loss curve is shown"
     assert at.get("download_button"), "the model can be downloaded"
     at.switch_page("pages/flow.py").run()
-    at.slider(key="w.view.particles").set_value(100)
-    at.slider(key="w.view.frames").set_value(30)
+    at.slider(key="w.flow.particles").set_value(100)
+    at.slider(key="w.flow.frames").set_value(30)
     at.run()
     at.button(key="compute_flow").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
@@ -77,69 +76,49 @@ def test_model_is_not_used_with_other_data_or_schedule(trained):
     errors = " ".join(e.value for e in at.error)
     assert "does not fit" in errors and "family" in errors
     assert "compute_flow" not in [b.key for b in at.button]
-    at.button(key="flow_adopt").click().run()  # back to the model's data and schedule
-    assert at.session_state["sched"]["family"] == "isotropic"
+    at.button(key="guard_adopt").click().run()  # back to the model's data and schedule
+    assert at.session_state["session"].sched.family == "isotropic"
     assert not at.error
     assert "**Learned:**" in " ".join(m.value for m in at.markdown)  # its cached animation is back
     at.query_params.clear()
     at.switch_page("pages/data.py").run()
-    at.number_input(key="w.data.n").set_value(N + 100).run()
+    at.number_input(key="w.dataset.n").set_value(N + 100).run()
     at.switch_page("pages/flow.py").run()
     assert "trained on data with n=300" in " ".join(e.value for e in at.error)
 
 
 def test_stop_ends_training_early_with_a_usable_model():
     at = train_page()
-    at.number_input(key="tr.seconds").set_value(120)
-    at.radio(key="tr.source").set_value("Only the loaded points")
+    at.number_input(key="w.train.seconds").set_value(120)
+    at.radio(key="w.train.fresh").set_value(False)
     at.button(key="start_training").click().run()
     deadline = time.monotonic() + 60
-    while at.session_state["job"].progress is None and time.monotonic() < deadline:
+    while at.session_state["session"].jobs["training"].detail.progress is None and time.monotonic() < deadline:
         time.sleep(0.3)
         at.run()
     at.button(key="stop_training").click().run()
     model = wait_for_model(at, timeout=60)
-    assert model["card"]["training"]["stopped"] is True
-    assert model["card"]["data"]["fresh_samples"] is False
-    assert model["card"]["training"]["seconds"] < 60
+    assert model.card["training"]["stopped"] is True
+    assert model.card["data"]["fresh_samples"] is False
+    assert model.card["training"]["seconds"] < 60
     assert any("stopped early" in s.value for s in at.success)
 
 
 def test_model_upload_installs_and_bad_upload_keeps_it(trained):
     at = trained
     at.switch_page("pages/train.py").run()
-    first = at.session_state["model"]
-    content = ic.checkpoints.to_bytes(first["flow"], first["card"])
+    first = at.session_state["session"].model
+    content = ic.checkpoints.to_bytes(first.flow, first.card)
     mime = "application/octet-stream"
-    at.file_uploader(key="ld.upload").set_value(("mine.safetensors", content, mime)).run()
+    at.file_uploader(key="w.train.upload").set_value(("mine.safetensors", content, mime)).run()
     assert not at.exception
-    model = at.session_state["model"]
-    assert model["source"] == "uploaded mine.safetensors" and model["id"] != first["id"]
-    at.file_uploader(key="ld.upload").set_value(("broken.safetensors", b"not a model", mime))
+    model = at.session_state["session"].model
+    assert model.source == "uploaded mine.safetensors" and model.id != first.id
+    at.file_uploader(key="w.train.upload").set_value(("broken.safetensors", b"not a model", mime))
     at.run()
     assert "previous model is kept" in " ".join(e.value for e in at.error)
-    assert at.session_state["model"]["id"] == model["id"]
+    assert at.session_state["session"].model.id == model.id
 
-
-def test_server_wide_cap_refuses_extra_jobs():
-    X, _ = ic.datasets.load("moons", n=200, seed=0)
-    basis = ic.EigenBasis.fit(X)
-    schedule = ic.Schedule.isotropic(basis.eigenvalues)
-    registry = JobRegistry(cap=1)
-    config = TrainConfig(seconds=60, batch_size=128, width=32, depth=2, device="cpu")
-    first = registry.start(X, basis, schedule, config, {"dataset": "moons"}, "moons")
-    try:
-        with pytest.raises(ServerBusy, match="limit is 1"):
-            registry.start(X, basis, schedule, config, {"dataset": "moons"}, "moons")
-        assert registry.running() == 1
-    finally:
-        first.stop()
-        first.thread.join(timeout=30)
-    assert not first.running and first.result is not None and first.result.stopped
-    second = registry.start(X, basis, schedule, TrainConfig(steps=5, batch_size=64, width=32, depth=2,
-                                                            device="cpu"), {}, "moons")
-    second.thread.join(timeout=30)
-    assert second.result is not None and not second.result.stopped
 
 
 def test_shipped_model_loads_and_a_mismatch_can_be_resolved(tmp_path, monkeypatch):
@@ -154,12 +133,17 @@ def test_shipped_model_loads_and_a_mismatch_can_be_resolved(tmp_path, monkeypatc
     entry = {"name": "circles_reducing", "dataset": "circles", "family": "reducing", "path": str(path),
              "card": result.card}
     monkeypatch.setattr(ic.checkpoints, "shipped_models", lambda: [entry])
-    at = train_page()  # default circles with the isotropic schedule: the model does not fit yet
+    at = train_page()  # default circles with the isotropic schedule
     at.button(key="load_shipped").click().run()
-    assert at.session_state["model"]["source"] == "shipped model circles_reducing"
+    assert at.session_state["session"].model.source == "shipped model circles_reducing"
+    assert at.session_state["session"].sched.family == "reducing"   # loaded with its data and schedule
+    assert not at.error
+    at.switch_page("pages/schedule.py").run()
+    at.selectbox(key="w.sched.family").set_value("isotropic").run()
+    at.switch_page("pages/train.py").run()
     assert "does not fit" in " ".join(e.value for e in at.error)
     at.button(key="adopt_model").click().run()
-    assert at.session_state["sched"]["family"] == "reducing"
+    assert at.session_state["session"].sched.family == "reducing"
     assert not at.error
     at.switch_page("pages/flow.py").run()
     assert not at.error and "compute_flow" in [b.key for b in at.button]
@@ -167,11 +151,11 @@ def test_shipped_model_loads_and_a_mismatch_can_be_resolved(tmp_path, monkeypatc
 
 def test_training_settings_survive_a_visit_to_another_page():
     at = train_page()
-    at.number_input(key="tr.seconds").set_value(45)
-    at.radio(key="tr.source").set_value("Only the loaded points").run()
+    at.number_input(key="w.train.seconds").set_value(45)
+    at.radio(key="w.train.fresh").set_value(False).run()
     at.switch_page("pages/schedule.py").run()
     at.switch_page("pages/train.py").run()
     assert not at.exception
-    assert at.number_input(key="tr.seconds").value == 45
-    assert at.select_slider(key="tr.width").value == 32
-    assert at.radio(key="tr.source").value == "Only the loaded points"
+    assert at.number_input(key="w.train.seconds").value == 45
+    assert at.select_slider(key="w.train.width").value == 32
+    assert at.radio(key="w.train.fresh").value == False

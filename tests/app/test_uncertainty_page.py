@@ -30,10 +30,10 @@ def test_selection_propagation_and_preimage():
     assert [b.label for b in at.button if b.key == "unc_run"] == ["Propagate"]   # nothing heavy yet
     at.session_state["unc_pick"] = selection(5, 123, 300)
     at.run()
-    assert at.session_state["unc"]["selected"] == [5, 123, 300]
-    at.radio(key="unc_kind").set_value("rotated").run()
-    at.slider(key="unc_samples").set_value(100)
-    at.slider(key="unc_frames").set_value(10)
+    assert at.session_state["session"].pages["uncertainty"]["selected"] == [5, 123, 300]
+    at.radio(key="w.uncertainty.kind").set_value("rotated").run()
+    at.slider(key="w.uncertainty.samples").set_value(100)
+    at.slider(key="w.uncertainty.frames").set_value(10)
     at.button(key="unc_run").click().run()
     clean(at)
     specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
@@ -47,7 +47,7 @@ def test_selection_propagation_and_preimage():
     assert table["point"].tolist() == [5, 123, 300]
     assert np.all(table["var u1 (lin)"] > 0) and np.all(table["difference %"] >= 0)
     assert len(at.warning) + len(at.success) >= 1                       # the agreement verdict is shown
-    at.slider(key="unc_radius").set_value(1.5)
+    at.slider(key="w.uncertainty.radius").set_value(1.5)
     at.button(key="unc_back").click().run()
     clean(at)
     region = json.loads(at.get("plotly_chart")[-1].proto.spec)
@@ -63,4 +63,4 @@ def test_out_of_range_selection_is_ignored():
     at.session_state["unc_pick"] = {"selection": {"points": [{"customdata": 99999}], "point_indices": []}}
     at.run()
     clean(at)
-    assert all(0 <= i < 300 for i in at.session_state["unc"]["selected"])   # an out-of-range pick is ignored
+    assert all(0 <= i < 300 for i in at.session_state["session"].pages["uncertainty"]["selected"])   # an out-of-range pick is ignored

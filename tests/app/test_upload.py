@@ -32,23 +32,23 @@ def uploaded() -> AppTest:
     """A session whose current data is a valid uploaded CSV with a label column."""
     at = AppTest.from_file(APP, default_timeout=120).run()
     at.switch_page("pages/data.py").run()
-    at.radio[0].set_value("Upload a file").run()
-    at.text_input(key="w.label_column").set_value("cls").run()
-    at.file_uploader(key="w.upload").set_value(("points.csv", valid_csv(), "text/csv")).run()
+    at.radio[0].set_value("upload").run()
+    at.text_input(key="w.data.label_column").set_value("cls").run()
+    at.file_uploader(key="w.data.upload").set_value(("points.csv", valid_csv(), "text/csv")).run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     return at
 
 
 def test_valid_upload_becomes_the_data(uploaded):
     at = uploaded
-    assert at.session_state["data"]["dataset"] == "upload"
+    assert at.session_state["session"].data.dataset == "upload"
     assert any("upload points.csv: 40 points in D = 3" in h.value for h in at.subheader)
-    labels = at.session_state["upload"]["labels"]
+    labels = at.session_state["session"].upload.labels
     assert sorted(set(labels.tolist())) == [0, 1]
     # The schedule follows the new data (D = 3) and the Flow page can animate it.
     at.switch_page("pages/flow.py").run()
-    at.slider(key="w.view.particles").set_value(100).run()
-    at.slider(key="w.view.frames").set_value(30).run()
+    at.slider(key="w.flow.particles").set_value(100).run()
+    at.slider(key="w.flow.frames").set_value(30).run()
     at.button(key="compute_flow").click().run()
     assert not at.exception and not at.error
 
@@ -57,14 +57,14 @@ def test_valid_upload_becomes_the_data(uploaded):
 def test_invalid_upload_shows_error_and_keeps_data(uploaded, case):
     at = uploaded
     at.switch_page("pages/data.py").run()
-    if at.radio[0].value != "Upload a file":
-        at.radio[0].set_value("Upload a file").run()
-    before = at.session_state["upload"]["sha256"]
-    at.text_input(key="w.label_column").set_value("")
-    at.file_uploader(key="w.upload").set_value((f"bad_{case}.csv", INVALID[case], "text/csv")).run()
+    if at.radio[0].value != "upload":
+        at.radio[0].set_value("upload").run()
+    before = at.session_state["session"].upload.sha256
+    at.text_input(key="w.data.label_column").set_value("")
+    at.file_uploader(key="w.data.upload").set_value((f"bad_{case}.csv", INVALID[case], "text/csv")).run()
     assert not at.exception
     errors = " ".join(e.value for e in at.error)
     assert EXPECTED[case] in errors and "previous data is kept" in errors, errors
-    assert at.session_state["data"]["dataset"] == "upload"
-    assert at.session_state["upload"]["sha256"] == before
+    assert at.session_state["session"].data.dataset == "upload"
+    assert at.session_state["session"].upload.sha256 == before
     assert any("40 points in D = 3" in h.value for h in at.subheader)

@@ -49,7 +49,7 @@ def test_load_table_refuses_with_a_message(case):
 def app() -> AppTest:
     at = AppTest.from_file(APP, default_timeout=120).run()
     at.switch_page("pages/data.py").run()
-    at.radio[0].set_value("Upload a file").run()
+    at.radio[0].set_value("upload").run()
     return at
 
 
@@ -58,14 +58,14 @@ def test_bad_upload_shows_the_message_and_keeps_the_data(app, case):
     filename, make, message = CASES[case]
     at = app
     at.switch_page("pages/data.py").run()
-    if at.radio[0].value != "Upload a file":
-        at.radio[0].set_value("Upload a file").run()
-    before = at.session_state["data"]
-    at.file_uploader(key="w.upload").set_value((filename, make(), "application/octet-stream")).run()
+    if at.radio[0].value != "upload":
+        at.radio[0].set_value("upload").run()
+    before = at.session_state["session"].data
+    at.file_uploader(key="w.data.upload").set_value((filename, make(), "application/octet-stream")).run()
     assert not at.exception, [e.value for e in at.exception]
     errors = " ".join(e.value for e in at.error)
     assert message in errors and "previous data is kept" in errors, errors
-    assert at.session_state["data"] == before
+    assert at.session_state["session"].data == before
     # Nothing else broke: another page renders on the kept data.
     at.switch_page("pages/schedule.py").run()
     assert not at.exception and not at.error, [e.value for e in at.error]
