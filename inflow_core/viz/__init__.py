@@ -7,3 +7,8 @@ One module per page (``data``, ``schedule``, ``training``, ``flow``, ``uncertain
 ``style`` for the single colour-blind-safe palette and the layout defaults every builder uses.
 Needs the optional extra ``figures`` (plotly, pillow).
 """
+
+from . import animation, calibration, data, flow, gif, reduction, schedule, style, training, uncertainty
+
+__all__ = ["animation", "calibration", "data", "flow", "gif", "reduction", "schedule", "style", "training",
+           "uncertainty"]
