@@ -6,7 +6,7 @@ import streamlit as st
 
 import inflow_core as ic
 from explorer import adapters, layout, state
-from inflow_core import plots
+from inflow_core import viz
 
 NOISY = ("circles", "moons", "sine", "swiss_roll", "s_curve")
 PREVIEW_POINTS = 3000
@@ -111,11 +111,11 @@ with left:
         coords = basis.to_eigen(data.X[shown])[:, :k]
         titles = [f"principal direction {i + 1}" for i in range(k)]
         note = f"D = {dim} > 3: projection on the leading principal directions (PCA)."
-    st.plotly_chart(plots.data_preview(coords, labels, titles), key="data_preview")
+    st.plotly_chart(viz.data.data_preview(coords, labels, titles), key="data_preview")
     caption = f"Showing {len(shown):,} of {n:,} points. " if n > PREVIEW_POINTS else ""
     st.caption(caption + note)
 with right:
-    st.plotly_chart(plots.eigen_spectrum(basis.eigenvalues), key="spectrum")
+    st.plotly_chart(viz.data.eigen_spectrum(basis.eigenvalues), key="spectrum")
     pr = ic.metrics.participation_ratio(basis.eigenvalues)
     st.metric("Participation ratio", f"{pr:.2f}", help="(sum of eigenvalues)² / sum of squared eigenvalues: "
                                                        "1 if all variance lies along one direction, D if it "

@@ -5,7 +5,7 @@ import torch
 
 import inflow_core as ic
 from explorer import jobs, layout, state
-from inflow_core import plots, quality
+from inflow_core import quality, viz
 from inflow_core.training import TrainConfig, resolve_device
 
 layout.page_setup("train")
@@ -160,7 +160,8 @@ with tab_train:
                        f"{res.seconds:.1f} s; the model is in use on the Flow page.")
         history = job.result.history if job.result is not None else list(job.history)
         if len(history) > 1:
-            st.plotly_chart(plots.loss_curve(history, start_loss=float(basis.dim)), key="loss_curve")
+            st.plotly_chart(viz.training.loss_curve(history, start_loss=float(basis.dim),
+                                                     title="Training loss"), key="loss_curve")
             st.caption(
                 f"The untrained network is the Gaussian (PCA) denoiser, whose expected loss is exactly D = "
                 f"{basis.dim} (dashed); training earns the part below it. Most of the loss cannot go away, "
