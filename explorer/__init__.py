@@ -18,7 +18,7 @@ Adding a page takes one file and one line:
 1. write ``pages/<name>.py``: first ``layout.page_setup("<url-name>")``, then a plain-language
    paragraph, widgets with ``help=``, calls into ``inflow_core`` through ``explorer.state``
    (``state.current_data()``, ``state.current_schedule(basis)``, ``state.active_flow(...)``) and
-   ``explorer.adapters``, and figures from ``inflow_core.plots``; heavy work only behind a button,
+   ``explorer.adapters``, and figures from ``inflow_core.viz``; heavy work only behind a button,
    cached by its parameters;
 2. append ``PageSpec("pages/<name>.py", "Title", ":material/icon:", "url-name", "one-line summary")``
    to ``PAGES`` in ``explorer/navigation.py``. The menu, the home page's map and the URL sync pick it

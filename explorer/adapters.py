@@ -27,7 +27,7 @@ import streamlit as st
 
 import inflow_core as ic
 from explorer import jobs
-from inflow_core import gif, plots, reduction
+from inflow_core import reduction, viz
 
 # Home demo: 1,000 circle points reduced to one dimension by their exact (empirical) flow, 600 of them
 # animated at tolerance 1e-4: the animation is light and computed in well under a second.
@@ -165,7 +165,8 @@ def _nbytes(value, depth: int = 0) -> int:
 
 # --------------------------------------------------------------------------- data, bases, flows
 @cached
-def builtin_dataset(name: str, n: int, seed: int, noise: float | None) -> tuple[np.ndarray, np.ndarray | None]:
+def builtin_dataset(name: str, n: int, seed: int,
+                    noise: float | None) -> tuple[np.ndarray, np.ndarray | None]:
     """A built-in dataset, generated once per parameter set."""
     return ic.datasets.load(name, n=n, seed=seed, noise=noise)
 
@@ -341,12 +342,12 @@ def animation_figure(result: FlowResult, dims: list[int], color_mode: str, trail
                      linked: bool = True, title: str = "", height: int = 560):
     """The Plotly animation of a result on the chosen coordinates (0-based), with linked panels."""
     states = result.states[:, :, dims]
-    colors, color_title = plots.particle_colors(result.states[0][:, dims], result.labels, color_mode)
+    colors, color_title = viz.flow.particle_colors(result.states[0][:, dims], result.labels, color_mode)
     trail_index = np.linspace(0, states.shape[1] - 1, trails).astype(int) if trails else None
     axis_titles = [f"u{i + 1} (eigen-coordinate {i + 1})" for i in dims]
-    return plots.flow_animation(result.times, states, colors, color_title, axis_titles,
-                                result.variances if linked else None, result.predicted if linked else None,
-                                kept=result.kept, trail_index=trail_index, title=title, height=height)
+    return viz.flow.flow_animation(result.times, states, colors, color_title, axis_titles,
+                                   result.variances if linked else None, result.predicted if linked else None,
+                                   kept=result.kept, trail_index=trail_index, title=title, height=height)
 
 
 def animation_gif(result: FlowResult, dims: list[int], color_mode: str, title: str = "",
@@ -355,11 +356,11 @@ def animation_gif(result: FlowResult, dims: list[int], color_mode: str, title: s
     (which flow, exact or learned) goes under the plot with the solver and its NFE."""
     shown = dims[:2]
     states = result.states[:, :, shown]
-    colors, color_title = plots.particle_colors(result.states[0][:, dims], result.labels, color_mode)
-    rgb, legend = plots.particle_rgb(colors, color_title)
-    return gif.flow_gif(result.times, states, rgb, [f"u{i + 1}" for i in shown], plots.fixed_ranges(states),
-                        title=title, legend=legend,
-                        note=f"colour: {color_title}. {source}; {result.solver}, {result.nfe:,} NFE")
+    colors, color_title = viz.flow.particle_colors(result.states[0][:, dims], result.labels, color_mode)
+    rgb, legend = viz.flow.particle_rgb(colors, color_title)
+    return viz.gif.flow_gif(result.times, states, rgb, [f"u{i + 1}" for i in shown],
+                            viz.style.fixed_ranges(states), title=title, legend=legend,
+                            note=f"colour: {color_title}. {source}; {result.solver}, {result.nfe:,} NFE")
 
 
 @cached

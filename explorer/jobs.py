@@ -130,7 +130,8 @@ class JobRunner:
             cap = self.kind_caps.get(kind)
             same = sum(j.kind == kind for j in (*self._queue, *self._running))
             if cap is not None and same >= cap:
-                raise ServerBusy(f"{same} {kind} jobs are already running or waiting on this server (the limit "
+                raise ServerBusy(f"{same} {kind} jobs are already running or waiting on this server (the "
+                                 "limit "
                                  f"is {cap}); wait for one to finish.")
             self._queue.append(job)
             self._cond.notify()

@@ -9,7 +9,7 @@ import streamlit as st
 import inflow_core as ic
 from explorer import adapters, jobs, layout, state
 from explorer.text import plain
-from inflow_core import uncertainty_plots as uplots
+from inflow_core import viz
 
 TEST_SIZES = [1000, 2000, 5000, 10000, 20000]
 BOUNDARY_SIZES = [50, 100, 200, 400]
@@ -105,7 +105,8 @@ if st.button(
 ):
     rng = np.random.default_rng(0)
     subset = data.X[np.sort(rng.choice(len(data.X), min(MAX_DATA, len(data.X)), replace=False))]
-    s.jobs["coverage"] = jobs.start_coverage(chosen_flows(), int(cal["n_test"]), int(cal["n_boundary"]), subset)
+    s.jobs["coverage"] = jobs.start_coverage(chosen_flows(), int(cal["n_test"]), int(cal["n_boundary"]),
+                                             subset)
     cal["shown"] = None
     busy = True
 
@@ -140,8 +141,14 @@ if job is not None and not job.active:
     if results:
         tables = {name: res.table for name, res in results.items()}
         c1, c2 = st.columns(2)
-        c1.plotly_chart(uplots.reliability_figure(tables), key="cal_reliability")
-        c2.plotly_chart(uplots.residual_figure(tables), key="cal_residual")
+        c1.plotly_chart(
+            viz.calibration.reliability_figure(tables, "Reliability: measured vs nominal coverage"),
+            key="cal_reliability",
+        )
+        c2.plotly_chart(
+            viz.calibration.residual_figure(tables, "Coverage errors per radius (percentage points)"),
+            key="cal_residual",
+        )
         rows = []
         for name, res in results.items():
             t = res.table
@@ -179,8 +186,9 @@ if job is not None and not job.active:
             shown = res.test_generated[:SHOWN_TEST_POINTS]
             rings = [exact.from_flow(b.generated) for b in res.boundaries]
             st.plotly_chart(
-                uplots.boundaries_figure(
-                    rings, [b.radius for b in res.boundaries], exact.from_flow(shown), ["x1", "x2"]
+                viz.calibration.boundaries_figure(
+                    rings, [b.radius for b in res.boundaries], exact.from_flow(shown), ["x1", "x2"],
+                    "Latent Mahalanobis circles after generation (their connectivity carried by the flow)",
                 ),
                 key="cal_boundaries",
             )

@@ -9,7 +9,7 @@ import streamlit as st
 import inflow_core as ic
 from explorer import layout, state
 from explorer.text import plain
-from inflow_core import plots
+from inflow_core import viz
 
 NOISY = ("circles", "moons", "sine", "swiss_roll", "s_curve")
 DEFAULT_CHOICE = state.DEFAULT_DATASET
@@ -71,7 +71,8 @@ else:
                 f"and {ic.datasets.MIN_COLUMNS} numeric columns; no missing values.")
     label_column = st.text_input("Label column (optional)", max_chars=200,
                                  help="Name of a CSV column holding classes (text is fine). It is used to "
-                                      "colour points, not as a coordinate.", **state.bind("data", "label_column"))
+                                      "colour points, not as a coordinate.",
+                                 **state.bind("data", "label_column"))
     upload = st.file_uploader("Table", type=["csv", "npy", "txt"], key="w.data.upload",
                               help="The file is validated before it replaces the current data; a bad file "
                                    "leaves the current data unchanged.")
@@ -113,11 +114,11 @@ with left:
         coords = basis.to_eigen(data.X[shown])[:, :k]
         titles = [f"principal direction {i + 1}" for i in range(k)]
         note = f"D = {dim} > 3: projection on the leading principal directions (PCA)."
-    st.plotly_chart(plots.data_preview(coords, labels, titles), key="data_preview")
+    st.plotly_chart(viz.data.data_preview(coords, labels, titles), key="data_preview")
     caption = f"Showing {len(shown):,} of {n:,} points. " if n > PREVIEW_POINTS else ""
     st.caption(caption + note)
 with right:
-    st.plotly_chart(plots.eigen_spectrum(basis.eigenvalues), key="spectrum")
+    st.plotly_chart(viz.data.eigen_spectrum(basis.eigenvalues), key="spectrum")
     pr = ic.metrics.participation_ratio(basis.eigenvalues)
     st.metric("Participation ratio", f"{pr:.2f}", help="(sum of eigenvalues)² / sum of squared eigenvalues: "
                                                        "1 if all variance lies along one direction, D if it "

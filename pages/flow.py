@@ -3,7 +3,7 @@
 import streamlit as st
 
 from explorer import adapters, layout, state
-from inflow_core import plots
+from inflow_core import viz
 
 MAX_PARTICLES = 3000
 TOLERANCES = [1e-3, 1e-4, 1e-5, 1e-6, 1e-7]
@@ -83,7 +83,7 @@ else:
 trails = c4.slider("Trails", 0, 10, **state.bind("flow", "trails"),
                    help="Draw the path so far of this many particles, to follow individual points.")
 
-budget = plots.payload_particles(n_frames, len(dims))
+budget = viz.animation.payload_particles(n_frames, len(dims))
 shown = min(n_particles, budget, len(data.X) if direction == "inflate" else n_particles)
 seed = state.session().data.seed
 args = (active.key, active.flow, data.key, data.X, data.labels, direction, shown, n_frames, seed, prior)
@@ -106,8 +106,7 @@ if result is None:
 if result is not None:
     title = f"{'Inflating' if direction == 'inflate' else 'Generating'}: {data.title}, {schedule.describe()}"
     fig = adapters.animation_figure(result, dims, colour, trails, title=title)
-    config = {"displaylogo": False,
-              "toImageButtonOptions": {"format": "png", "filename": f"inflow_{direction}", "scale": 2}}
+    config = viz.style.plotly_config(f"inflow_{direction}")
     st.plotly_chart(fig, key="flow_animation", config=config)
     payload_mb = len(fig.to_json()) / 1e6
     sub = (f"animating {shown:,} of {result.n_total:,} points" if direction == "inflate"
@@ -129,7 +128,8 @@ if result is not None:
         st.caption("The exact flow reproduces training points: generated points land on (blurred) copies of "
                    "the data. Train a network to generalise.")
     with st.expander("Predicted vs measured variance"):
-        st.plotly_chart(plots.predicted_vs_measured(result.times, result.variances, result.predicted),
+        st.plotly_chart(viz.flow.predicted_vs_measured(result.times, result.variances, result.predicted,
+                                                       title="Predicted vs measured variance"),
                         key="pred_vs_meas")
         st.caption("Each dot is one dimension at one frame. On the diagonal: the particles' variance is what "
                    "the schedule predicts (exact in expectation for the exact flow; deviations show sampling "
@@ -137,7 +137,7 @@ if result is not None:
     e1, e2, e3 = st.columns(3)
     e1.download_button("Download animation (HTML)", key="dl_html", file_name=f"inflow_{direction}.html",
                        mime="text/html", data=lambda: fig.to_html(include_plotlyjs=True, auto_play=True,
-                                                animation_opts=plots.play_options()),
+                                                animation_opts=viz.animation.play_options()),
                        help="A standalone web page with the animation; opens offline in any browser.")
     source = f"{'Exact' if active.exact else 'Learned'}: {active.label}"
     e2.download_button("Download animation (GIF)", key="dl_gif", file_name=f"inflow_{direction}.gif",

@@ -8,8 +8,7 @@ import streamlit as st
 import inflow_core as ic
 from explorer import adapters, layout, state
 from explorer.text import plain
-from inflow_core import reduction
-from inflow_core import reduction_plots as rplots
+from inflow_core import reduction, viz
 
 SESSION = "session"
 TRAIN_N = 1200           # the shipped digits models' training set: digits n = 1200, seed 0 (see their cards)
@@ -137,9 +136,9 @@ zrange = (float(X_all.min()), float(X_all.max()))
 def show_rows(values: np.ndarray, captions: list[str], cols: int, chart_key: str, title: str = "") -> None:
     """Points as an image grid (image data) or as feature profiles."""
     if as_image:
-        fig = rplots.image_grid(reduction.as_images(values, *shape), cols, captions, title, zrange)
+        fig = viz.reduction.image_grid(reduction.as_images(values, *shape), cols, captions, title, zrange)
     else:
-        fig = rplots.profiles(values, captions, title=title)
+        fig = viz.reduction.profiles(values, captions, title=title)
     st.plotly_chart(fig, key=chart_key)
 
 
@@ -166,7 +165,7 @@ selected = min(insp["selected"], len(X) - 1)
 umap_params = (points_key, d, int(k))
 left, middle, right = st.columns(3)
 with left:
-    latent_fig = rplots.embedding_scatter(Z, labels, "Inflationary flow latent", "latent u", selected)
+    latent_fig = viz.reduction.embedding_scatter(Z, labels, "Inflationary flow latent", "latent u", selected)
     event = st.plotly_chart(latent_fig, key="w.inspect.latent", on_select="rerun",
                             selection_mode=("points", "box", "lasso"))
     try:
@@ -180,15 +179,15 @@ with left:
     st.caption("Click a point (or drag a box: its first point is taken) to see what its latent remembers."
                + (f" Showing latent coordinates 1-2 of {d}." if d > 2 else ""))
 with middle:
-    st.plotly_chart(rplots.embedding_scatter(P, labels, f"PCA, top {d} axes", "principal axis", selected),
-                    key="insp.pca")
+    st.plotly_chart(viz.reduction.embedding_scatter(P, labels, f"PCA, top {d} axes", "principal axis",
+                                                    selected), key="insp.pca")
 with right:
     if insp["umap"] == umap_params:
         with st.spinner("UMAP..."):
             E_umap, umap_score = adapters.umap_points(points_key, X, labels, d, int(k))
         scores["UMAP"] = umap_score
-        st.plotly_chart(rplots.embedding_scatter(E_umap, labels, f"UMAP, {d} components", "UMAP", selected),
-                        key="insp.umap")
+        st.plotly_chart(viz.reduction.embedding_scatter(E_umap, labels, f"UMAP, {d} components", "UMAP",
+                                                        selected), key="insp.umap")
     elif d == dim:
         st.markdown("**UMAP** is a reduction; this flow keeps all dimensions, so there is nothing to compare "
                     "it with. Choose a reducing schedule to compare.")
@@ -203,7 +202,7 @@ with right:
             insp["umap"] = umap_params
             st.rerun()
 
-st.plotly_chart(rplots.neighbourhood_bars(scores), key="insp.scores")
+st.plotly_chart(viz.reduction.neighbourhood_bars(scores), key="insp.scores")
 st.caption(
     "Trustworthiness: are a point's embedding neighbours also near it in the data (no false neighbours)? "
     "Continuity: do its data neighbours stay near it in the embedding (no torn neighbourhoods)? k-NN label "
@@ -286,7 +285,7 @@ if st.button("Trace the variance", key="insp_profile",
 if insp["profile"] == (flow_key, points_key):
     with st.spinner("Inflating..."):
         prof = adapters.variance_profile(flow_key, flow, points_key, X[:PROFILE_POINTS], PROFILE_FRAMES)
-    st.plotly_chart(rplots.variance_through_flow(prof), key="insp.variance")
+    st.plotly_chart(viz.reduction.variance_through_flow(prof), key="insp.variance")
     st.caption(f"Kept dimensions grow to the latent's unit scale; compressed ones shrink relative to them. "
                f"The participation ratio goes from {prof.pr[0]:.1f} (the data) to {prof.pr[-1]:.1f} (the "
                f"latent; predicted {prof.predicted_pr[-1]:.1f}).")

@@ -4,7 +4,7 @@ import numpy as np
 import streamlit as st
 
 from explorer import layout, state
-from inflow_core import plots
+from inflow_core import viz
 from inflow_core.schedules import FAMILIES
 
 FAMILY_TEXT = {
@@ -90,7 +90,7 @@ if schedule.frozen.any():
             "scaled down but keep the data's own (non-Gaussian) shape; generation with a Gaussian prior "
             "there is an approximation (the Flow page offers an empirical prior).")
 
-st.plotly_chart(plots.schedule_curves(schedule), key="schedule_curves")
+st.plotly_chart(viz.schedule.schedule_curves(schedule), key="schedule_curves")
 latent = schedule.latent_variance()
 st.caption("Latent variance per dimension v(T): " + ", ".join(f"{v:.3g}" for v in latent[:12])
            + (" ..." if latent.size > 12 else "") + f" (kept: {int(np.sum(schedule.kept))} of {dim}).")

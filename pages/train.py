@@ -8,7 +8,7 @@ import torch
 import inflow_core as ic
 from explorer import jobs, layout, state
 from explorer.text import plain
-from inflow_core import plots, quality
+from inflow_core import quality, viz
 from inflow_core.training import TrainConfig, resolve_device
 
 layout.page_setup("train")
@@ -28,7 +28,7 @@ model = s.model
 
 
 def _card_fields(fields) -> str:
-    """A model card's section as readable ``name value`` pairs (numbers to 4 significant digits), plain text."""
+    """A model card's section as readable ``name value`` pairs (4 significant digits), as plain text."""
     if not isinstance(fields, dict):
         return "not recorded"
     shown = [f"{name} {value:.4g}" if isinstance(value, float) else f"{name} {value}"
@@ -54,7 +54,8 @@ else:
     seconds = training.get("seconds")
     st.caption(f"Model: {plain(model.source)}; trained for {plain(training.get('steps', '?'))} steps in "
                f"{f'{seconds:.1f}' if isinstance(seconds, int | float) else '?'} s on "
-               f"{plain(training.get('device', '?'))}" + (" (stopped early)" if training.get("stopped") else "")
+               f"{plain(training.get('device', '?'))}"
+               + (" (stopped early)" if training.get("stopped") else "")
                + f". Data: {_card_fields(model.card.get('data', {}))}. "
                f"Schedule: {_card_fields(model.card.get('schedule', {}))}.")
     reason = state.model_mismatch(model, data, schedule)
@@ -103,7 +104,8 @@ with tab_train:
     if fresh_possible:
         FRESH = {True: "Fresh draws of the dataset", False: "Only the loaded points"}
         fresh = st.radio(
-            "Training data", list(FRESH), format_func=FRESH.get, horizontal=True, **state.bind("train", "fresh"),
+            "Training data", list(FRESH), format_func=FRESH.get, horizontal=True,
+            **state.bind("train", "fresh"),
             help="Fresh draws: batches come from new samples of the same distribution (same noise), so the "
                  "network learns the distribution itself, not the sampling error of the loaded points. Only "
                  "the loaded points: the network learns that finite set, as the exact flow does.")
@@ -157,11 +159,12 @@ with tab_train:
                                     res.history)
                 st.rerun()
             steps_done = res.history[-1][0] if res.history else 0
-            st.success(f"Training {'stopped early' if res.stopped else 'finished'} after {steps_done:,} steps "
-                       f"in {res.seconds:.1f} s; the model is in use on the Flow page.")
+            st.success(f"Training {'stopped early' if res.stopped else 'finished'} after {steps_done:,} "
+                       f"steps in {res.seconds:.1f} s; the model is in use on the Flow page.")
         history = job.result.history if job.result is not None else list(live.history)
         if len(history) > 1:
-            st.plotly_chart(plots.loss_curve(history, start_loss=float(basis.dim)), key="loss_curve")
+            st.plotly_chart(viz.training.loss_curve(history, start_loss=float(basis.dim),
+                                                     title="Training loss"), key="loss_curve")
             st.caption(
                 f"The untrained network is the Gaussian (PCA) denoiser, whose expected loss is exactly D = "
                 f"{basis.dim} (dashed); training earns the part below it. Most of the loss cannot go away, "

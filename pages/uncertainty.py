@@ -6,8 +6,7 @@ import streamlit as st
 
 import inflow_core as ic
 from explorer import adapters, layout, state
-from inflow_core import geometry
-from inflow_core import uncertainty_plots as uplots
+from inflow_core import geometry, viz
 
 MAX_POINTS = 12
 BACKGROUND = 300
@@ -66,7 +65,8 @@ def picked_indices(event) -> list[int]:
 left, right = st.columns([3, 2])
 with left:
     event = st.plotly_chart(
-        uplots.pick_figure(X, [0, 1], np.array(unc["selected"]), axis_titles),
+        viz.uncertainty.pick_figure(X, [0, 1], np.array(unc["selected"]), axis_titles,
+                                    title="Data: click a point, or lasso / box-select several"),
         key="unc_pick",
         on_select="rerun",
         selection_mode=("points", "box", "lasso"),
@@ -174,7 +174,7 @@ if result is None:
 
 if result is not None:
     linear, samples, moving = result
-    fig = uplots.propagation_animation(
+    fig = viz.uncertainty.propagation_animation(
         linear.times,
         linear.mean_path[..., :2],
         linear.cov_path[..., :2, :2],
@@ -208,7 +208,8 @@ if result is not None:
     st.caption(
         f"Latent means and covariances in flow coordinates u(T). Linearised: {linear.stats.describe()}. "
         f"Monte Carlo: {samples.stats.describe()}. 'difference %' is |C_lin - C_MC| / |C_MC| (Frobenius); "
-        "'max |diff| / SE' compares the largest entry difference with its Monte-Carlo standard error. A point "
+        "'max |diff| / SE' compares the largest entry difference with its Monte-Carlo standard error. "
+        "A point "
         f"'bends' when its difference is beyond {check.z_limit:g} standard errors and above "
         f"{100 * check.rel_limit:g} %."
     )
@@ -260,7 +261,9 @@ if region is None and st.button(
 if region is not None:
     ring, data_ring, encoded = region
     st.plotly_chart(
-        uplots.preimage_figure(ring, data_ring, encoded, background, axis_titles), key="unc_region"
+        viz.uncertainty.preimage_figure(ring, data_ring, encoded, background, axis_titles,
+                                        ("Latent space: credible region", "Data space: its pre-image")),
+        key="unc_region",
     )
     st.caption(
         f"Latent sd sqrt(v(T)) = ({v_end[0]:.3g}, {v_end[1]:.3g}). Centred at 0, this region holds "

@@ -7,7 +7,7 @@ import pandas as pd
 
 import inflow_core as ic
 from explorer import adapters
-from inflow_core import plots
+from inflow_core import viz
 
 
 def small_result(direction: str = "inflate"):
@@ -15,7 +15,8 @@ def small_result(direction: str = "inflate"):
     basis = ic.EigenBasis.fit(X)
     schedule = ic.Schedule.reducing(basis.eigenvalues, dims_to_keep=1)
     flow = adapters.exact_flow(X, basis, schedule, rtol=1e-5, atol=1e-5)
-    return adapters.flow_result(f"test|{direction}", flow, "moons|200", X, labels, direction, 50, 30, 0, "gaussian")
+    return adapters.flow_result(f"test|{direction}", flow, "moons|200", X, labels, direction, 50, 30, 0,
+                                "gaussian")
 
 
 def test_trajectories_csv_has_every_frame_and_particle():
@@ -30,7 +31,7 @@ def test_trajectories_csv_has_every_frame_and_particle():
 
 def test_html_export_is_standalone_and_plays_on_open():
     fig = adapters.animation_figure(small_result("generate"), [0, 1], "position")
-    html = fig.to_html(include_plotlyjs=True, auto_play=True, animation_opts=plots.play_options())
+    html = fig.to_html(include_plotlyjs=True, auto_play=True, animation_opts=viz.animation.play_options())
     assert "<script" in html and "Plotly.animate" in html and "addFrames" in html
     assert 'src="https://cdn.plot.ly' not in html and len(html) > 3_000_000  # plotly.js inlined: offline
     assert len(fig.frames) == 30
@@ -38,11 +39,11 @@ def test_html_export_is_standalone_and_plays_on_open():
 
 def test_animation_payload_stays_under_10_mb_at_the_largest_settings():
     frames, coords, dims = 150, 3, 64  # the Flow page's maxima: 150 frames, 3-D view, digits' 64 dims
-    n = min(3000, plots.payload_particles(frames, coords))
+    n = min(3000, viz.animation.payload_particles(frames, coords))
     states = np.random.default_rng(0).standard_normal((frames, n, coords)).astype(np.float32)
     variances = np.full((frames, dims), 0.5)
-    fig = plots.flow_animation(np.linspace(0, 7, frames), states, states[0, :, 0], "initial position",
-                               ["u1", "u2", "u3"], variances, variances, trail_index=np.arange(10))
+    fig = viz.flow.flow_animation(np.linspace(0, 7, frames), states, states[0, :, 0], "initial position",
+                                  ["u1", "u2", "u3"], variances, variances, trail_index=np.arange(10))
     assert len(fig.frames) == frames
     assert len(fig.to_json()) < 10e6
 

@@ -134,7 +134,8 @@ def upload_20d() -> tuple[AppTest, np.ndarray]:
     at.switch_page("pages/data.py").run()
     at.radio[0].set_value("upload").run()
     at.text_input(key="w.data.label_column").set_value("cls").run()
-    at.file_uploader(key="w.data.upload").set_value(("table.csv", "\n".join(lines).encode(), "text/csv")).run()
+    table = ("table.csv", "\n".join(lines).encode(), "text/csv")
+    at.file_uploader(key="w.data.upload").set_value(table).run()
     clean(at)
     return at, X
 

@@ -150,7 +150,8 @@ def test_shared_link_opens_the_same_view():
              "kappa": "500", "page": "schedule"}
     at = fresh(query)
     assert_clean(at)
-    assert asdict(at.session_state["session"].data) == {"dataset": "moons", "n": 300, "seed": 3, "noise": None}
+    expected = {"dataset": "moons", "n": 300, "seed": 3, "noise": None}
+    assert asdict(at.session_state["session"].data) == expected
     sched = at.session_state["session"].sched
     assert (sched.family, sched.dims_to_keep, sched.inflation_gap, sched.kappa) == \
         ("reducing", 1, 1.5, 500.0)

@@ -93,7 +93,8 @@ def test_stop_ends_training_early_with_a_usable_model():
     at.radio(key="w.train.fresh").set_value(False)
     at.button(key="start_training").click().run()
     deadline = time.monotonic() + 60
-    while at.session_state["session"].jobs["training"].detail.progress is None and time.monotonic() < deadline:
+    live = at.session_state["session"].jobs["training"].detail
+    while live.progress is None and time.monotonic() < deadline:
         time.sleep(0.3)
         at.run()
     at.button(key="stop_training").click().run()
@@ -158,4 +159,4 @@ def test_training_settings_survive_a_visit_to_another_page():
     assert not at.exception
     assert at.number_input(key="w.train.seconds").value == 45
     assert at.select_slider(key="w.train.width").value == 32
-    assert at.radio(key="w.train.fresh").value == False
+    assert at.radio(key="w.train.fresh").value is False

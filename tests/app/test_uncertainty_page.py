@@ -63,4 +63,5 @@ def test_out_of_range_selection_is_ignored():
     at.session_state["unc_pick"] = {"selection": {"points": [{"customdata": 99999}], "point_indices": []}}
     at.run()
     clean(at)
-    assert all(0 <= i < 300 for i in at.session_state["session"].pages["uncertainty"]["selected"])   # an out-of-range pick is ignored
+    selected = at.session_state["session"].pages["uncertainty"]["selected"]
+    assert all(0 <= i < 300 for i in selected)   # an out-of-range pick is ignored

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from inflow_core import gif, plots
+from inflow_core.viz import flow, gif
 
 RANGES = [[-1.0, 1.0], [-1.0, 1.0]]
 SIZE = (400, 360)
@@ -60,7 +60,7 @@ def test_particles_move_to_their_coordinates_in_their_colours():
 
 
 def test_class_colours_are_exact_and_particles_outside_the_ranges_are_not_drawn():
-    rgb, legend = plots.particle_rgb(np.arange(10), "label")
+    rgb, legend = flow.particle_rgb(np.arange(10), "label")
     states = np.zeros((3, 10, 2))
     states[:, :, 0] = np.linspace(-0.9, 0.9, 10)
     states[:, :, 1] = -0.8  # below the legend box in the upper left
@@ -88,10 +88,10 @@ def test_bad_input_gives_clear_errors():
 
 
 def test_colours_match_the_plotly_animation():
-    rgb, legend = plots.particle_rgb(np.array([7, 2, 7]), "label")
+    rgb, legend = flow.particle_rgb(np.array([7, 2, 7]), "label")
     # Classes take the Okabe-Ito colours in sorted order, as the animation's legend does.
     assert [text for text, _ in legend] == ["label 2", "label 7"]
     assert tuple(rgb[1]) == (0xE6, 0x9F, 0x00) and tuple(rgb[0]) == tuple(rgb[2]) == (0x56, 0xB4, 0xE9)
-    rgb, legend = plots.particle_rgb(np.array([-3.0, 0.0, 5.0]), "initial position (coordinate 1)")
+    rgb, legend = flow.particle_rgb(np.array([-3.0, 0.0, 5.0]), "initial position (coordinate 1)")
     # Continuous colours span the scale from the data's minimum to its maximum (Cividis ends).
     assert legend == [] and tuple(rgb[0]) == (0x00, 0x22, 0x4E) and tuple(rgb[2]) == (0xFE, 0xE8, 0x38)

@@ -1,23 +1,14 @@
-"""Plotly figures for the Inspect page (issue 6): embeddings, image grids, feature profiles, neighbourhood
-scores and variance through the flow. Arrays in, ``go.Figure`` out, no Streamlit."""
+"""The Inspect page's figures: embeddings, image grids, feature profiles, neighbourhood scores and
+variance through the flow."""
 
 from __future__ import annotations
 
 import numpy as np
-import plotly.colors as pc
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .reduction import Neighbourhood, VarianceProfile
-
-# Digits are dark ink on white paper: high values drawn dark.
-INK = [[0.0, "#ffffff"], [1.0, "#111111"]]
-# Ten distinct colours for the ten digits (the toy pages' 8-colour palette would repeat two), then more.
-LABEL_COLORS = pc.qualitative.D3 + pc.qualitative.Dark24
-
-
-def label_color(k: int) -> str:
-    return LABEL_COLORS[k % len(LABEL_COLORS)]
+from ..reduction import Neighbourhood, VarianceProfile
+from . import style
 
 
 def embedding_scatter(E: np.ndarray, labels: np.ndarray | None, title: str, axis_prefix: str,
@@ -32,18 +23,18 @@ def embedding_scatter(E: np.ndarray, labels: np.ndarray | None, title: str, axis
         fig.add_trace(go.Scatter(  # SVG: clickable points (the page caps N at 2,000)
             x=xy[idx, 0], y=xy[idx, 1], mode="markers", customdata=idx,
             name="points" if k is None else str(k),
-            marker={"size": 5, "color": "#4c78a8" if k is None else label_color(int(k)), "opacity": 0.8},
+            marker={"size": 5, "opacity": 0.8,
+                    "color": style.BLUE if k is None else style.class_colour(int(k))},
             hovertemplate="point %{customdata}<extra>" + ("" if k is None else f"label {k}") + "</extra>"))
     if selected is not None and 0 <= selected < len(E):
         fig.add_trace(go.Scatter(x=[xy[selected, 0]], y=[xy[selected, 1]], mode="markers", name="selected",
-                                 hoverinfo="skip", marker={"size": 16, "color": "rgba(0,0,0,0)",
-                                                           "line": {"color": "black", "width": 2.5}}))
-    second = f"{axis_prefix} 2" if E.shape[1] >= 2 else ""
-    fig.update_layout(title=title, height=height, margin={"l": 10, "r": 10, "t": 40, "b": 10},
-                      xaxis_title=f"{axis_prefix} 1", yaxis_title=second,
-                      legend={"itemsizing": "constant", "orientation": "h", "y": -0.22, "font": {"size": 11}},
-                      clickmode="event+select", dragmode="select")
-    return fig
+                                 hoverinfo="skip", marker={"size": 16, "color": style.TRANSPARENT,
+                                                           "line": {"color": style.BLACK, "width": 2.5}}))
+    return style.finish(fig, height, title, xaxis_title=f"{axis_prefix} 1",
+                        yaxis_title=f"{axis_prefix} 2" if E.shape[1] >= 2 else "",
+                        legend={"itemsizing": "constant", "orientation": "h", "y": -0.22,
+                                "font": {"size": style.SMALL_FONT_SIZE}},
+                        clickmode="event+select", dragmode="select")
 
 
 def tile(images: np.ndarray, cols: int, pad: int = 1) -> np.ndarray:
@@ -63,22 +54,21 @@ def image_grid(images: np.ndarray, cols: int, captions: list[str] | None = None,
     images = np.asarray(images, dtype=np.float64)
     n, h, w = images.shape
     cols = max(1, min(cols, n))
-    canvas = tile(images, cols)
     lo, hi = zrange if zrange is not None else (float(np.nanmin(images)), float(np.nanmax(images)))
-    fig = go.Figure(go.Heatmap(z=canvas, colorscale=INK, zmin=lo, zmax=hi, showscale=False,
+    fig = go.Figure(go.Heatmap(z=tile(images, cols), colorscale=style.INK, zmin=lo, zmax=hi, showscale=False,
                                hovertemplate="value %{z:.2f}<extra></extra>"))
     for k, text in enumerate(captions or []):
         r, c = divmod(k, cols)
         fig.add_annotation(x=c * (w + 1) + (w - 1) / 2, y=r * (h + 1) + h - 0.2, text=text, showarrow=False,
-                           yanchor="top", font={"size": 11})
+                           yanchor="top", font={"size": style.SMALL_FONT_SIZE})
     rows = -(-n // cols)
     cell = 80 if w <= 16 else 40   # pixels per image row of small images (8 x 8 digits)
-    fig.update_layout(title=title, height=height or int(40 + rows * cell * (h / w) + 18 * bool(captions)),
-                      margin={"l": 5, "r": 5, "t": 35 if title else 5, "b": 18 if captions else 5},
-                      plot_bgcolor="#f0f2f6")
     fig.update_xaxes(visible=False, constrain="domain")
-    fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")
-    return fig
+    fig.update_yaxes(visible=False, autorange="reversed")
+    style.equal_aspect(fig)  # square pixels
+    return style.finish(fig, height or int(40 + rows * cell * (h / w) + 18 * bool(captions)), title,
+                        margin={"l": 5, "r": 5, "t": 35 if title else 5, "b": 18 if captions else 5},
+                        plot_bgcolor=style.GRID)
 
 
 def profiles(rows: np.ndarray, names: list[str], feature_names: list[str] | None = None,
@@ -86,11 +76,10 @@ def profiles(rows: np.ndarray, names: list[str], feature_names: list[str] | None
     """Feature values of a few points as lines over the feature index (data that is not an image)."""
     rows = np.asarray(rows, dtype=np.float64)
     x = feature_names or [f"x{i + 1}" for i in range(rows.shape[1])]
-    fig = go.Figure([go.Scatter(x=x, y=r, mode="lines+markers", name=name) for r, name in zip(rows, names,
-                                                                                                strict=True)])
-    fig.update_layout(title=title, height=300, margin={"l": 10, "r": 10, "t": 40, "b": 10},
-                      xaxis_title="feature", yaxis_title="value")
-    return fig
+    fig = go.Figure([go.Scatter(x=x, y=r, mode="lines+markers", name=name,
+                                line={"color": style.line_colour(k)}, marker={"color": style.line_colour(k)})
+                     for k, (r, name) in enumerate(zip(rows, names, strict=True))])
+    return style.finish(fig, 300, title, xaxis_title="feature", yaxis_title="value")
 
 
 def neighbourhood_bars(scores: dict[str, Neighbourhood]) -> go.Figure:
@@ -98,17 +87,15 @@ def neighbourhood_bars(scores: dict[str, Neighbourhood]) -> go.Figure:
     metrics = [("trustworthiness", "trustworthiness"), ("continuity", "continuity"),
                ("label_agreement", "k-NN label agreement")]
     fig = go.Figure()
-    for name, s in scores.items():
+    for k, (name, s) in enumerate(scores.items()):
         values = [getattr(s, key) for key, _ in metrics]
         fig.add_trace(go.Bar(x=[label for _, label in metrics],
                              y=[np.nan if v is None else v for v in values], name=name,
                              text=["n/a" if v is None else f"{v:.3f}" for v in values],
-                             textposition="outside"))
+                             textposition="outside", marker_color=style.line_colour(k)))
     k = next(iter(scores.values())).k if scores else 0
-    fig.update_layout(barmode="group", height=330, yaxis={"range": [0, 1.1], "title": "score (1 = perfect)"},
-                      title=f"Neighbourhood preservation (k = {k} nearest neighbours)",
-                      margin={"l": 10, "r": 10, "t": 40, "b": 10})
-    return fig
+    return style.finish(fig, 330, f"Neighbourhood preservation (k = {k} nearest neighbours)", barmode="group",
+                        yaxis={"range": [0, 1.1], "title": "score (1 = perfect)"})
 
 
 def variance_through_flow(profile: VarianceProfile, max_dims: int = 64) -> go.Figure:
@@ -121,13 +108,13 @@ def variance_through_flow(profile: VarianceProfile, max_dims: int = 64) -> go.Fi
     # (the eigenvalue floor of basis.py), so they do not stretch the colour scale.
     variances = np.maximum(profile.variances[:, :dims], 1e-6 * profile.variances.max())
     fig.add_trace(go.Heatmap(z=np.log10(variances.T), x=profile.times, y=labels,
-                             colorscale="Viridis", colorbar={"title": "log10 var", "x": 0.55, "len": 0.9},
+                             colorscale=style.SEQUENTIAL,
+                             colorbar={"title": "log10 var", "x": 0.55, "len": 0.9},
                              hovertemplate="t %{x:.2f}, dim %{y}: log10 var %{z:.2f}<extra></extra>"), 1, 1)
-    fig.add_trace(go.Scatter(x=profile.times, y=profile.pr, mode="lines+markers", name="measured PR"), 1, 2)
+    fig.add_trace(go.Scatter(x=profile.times, y=profile.pr, mode="lines+markers", name="measured PR",
+                             line={"color": style.MEASURED}, marker={"color": style.MEASURED}), 1, 2)
     fig.add_trace(go.Scatter(x=profile.times, y=profile.predicted_pr, mode="lines", name="predicted PR",
-                             line={"dash": "dash"}), 1, 2)
+                             line={"dash": "dash", "color": style.PREDICTED}), 1, 2)
     fig.update_xaxes(title_text="t")
     fig.update_yaxes(title_text="eigen-dimension", autorange="reversed", row=1, col=1)
-    fig.update_layout(height=420, margin={"l": 10, "r": 10, "t": 40, "b": 10},
-                      legend={"x": 1.0, "y": 1.0, "xanchor": "right"})
-    return fig
+    return style.finish(fig, 420, legend={"x": 1.0, "y": 1.0, "xanchor": "right"})

@@ -1,0 +1,49 @@
+"""The Data page's figures: a 2-D / 3-D preview of the points and the eigenvalue spectrum."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from ..metrics import participation_ratio
+from . import style
+from .flow import particle_traces
+
+
+def data_preview(coords: np.ndarray, labels: np.ndarray | None, axis_titles: list[str],
+                 title: str = "") -> go.Figure:
+    """Scatter of 2 or 3 coordinates, coloured by label when there are labels, at equal aspect."""
+    coords = np.asarray(coords, dtype=np.float32)
+    three_d = coords.shape[1] == 3
+    if labels is not None:
+        colors, color_title = np.asarray(labels, dtype=int), "label"
+    else:
+        colors, color_title = coords[:, 0], "coordinate 1"
+    traces, _ = particle_traces(coords, colors, color_title, three_d, 5.0)
+    fig = go.Figure(traces)
+    if three_d:
+        fig.update_layout(scene={"xaxis_title": axis_titles[0], "yaxis_title": axis_titles[1],
+                                 "zaxis_title": axis_titles[2], "aspectmode": "data"})
+    else:
+        fig.update_xaxes(title_text=axis_titles[0])
+        fig.update_yaxes(title_text=axis_titles[1])
+        style.equal_aspect(fig)
+    return style.finish(fig, 460, title, margin={"t": 50})
+
+
+def eigen_spectrum(eigenvalues: np.ndarray, kept: int | None = None) -> go.Figure:
+    """Bar chart of the eigenvalues (kept ones coloured) with the participation ratio in the title.
+
+    A log axis only when they span more than a factor of 30: bars on a log axis have no zero, so nearly
+    equal eigenvalues would look very different.
+    """
+    lam = np.asarray(eigenvalues, dtype=float)
+    dims = np.arange(1, lam.size + 1)
+    colors = [style.BLUE if kept is None or i < kept else style.GREY_LIGHT for i in range(lam.size)]
+    fig = go.Figure(go.Bar(x=dims, y=lam, marker_color=colors, name="eigenvalue"))
+    log = lam.min() > 0 and lam.max() / lam.min() > 30
+    fig.update_yaxes(type="log" if log else "linear", rangemode="normal" if log else "tozero",
+                     title_text="eigenvalue (variance along the axis)")
+    fig.update_xaxes(title_text="principal direction", dtick=1 if lam.size <= 20 else None)
+    title = f"Eigenvalues (PR {participation_ratio(lam):.2f} of D = {lam.size})"
+    return style.finish(fig, 340, title, margin={"t": 50})
