@@ -4,6 +4,7 @@ Without /usr/bin/chromium the tests skip with the reason, unless INFLOW_REQUIRE_
 .ci/run), where a missing browser is a failure.
 """
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -36,13 +37,13 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def app_url():
-    """Start the app once for the browser tests; stop it afterwards."""
+@contextlib.contextmanager
+def streamlit_server(log_name: str = "streamlit.log"):
+    """A `streamlit run app.py` server on a free port, stopped on exit; yields its URL."""
     _require_browser()
     port = _free_port()
     (ROOT / "artifacts").mkdir(exist_ok=True)
-    log = open(ROOT / "artifacts" / "streamlit.log", "w")  # noqa: SIM115 - closed in the finally below
+    log = open(ROOT / "artifacts" / log_name, "w")  # noqa: SIM115 - closed in the finally below
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port",
          str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
@@ -58,7 +59,7 @@ def app_url():
             except OSError:
                 pass
             if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"streamlit did not start (see {ROOT / 'artifacts' / 'streamlit.log'})")
+                raise RuntimeError(f"streamlit did not start (see {ROOT / 'artifacts' / log_name})")
             time.sleep(0.3)
         yield url
     finally:
@@ -68,6 +69,20 @@ def app_url():
         except subprocess.TimeoutExpired:
             server.kill()
         log.close()
+
+
+@pytest.fixture(scope="session")
+def app_url():
+    """Start the app once for the browser tests; stop it afterwards."""
+    with streamlit_server() as url:
+        yield url
+
+
+@pytest.fixture
+def fresh_app_url():
+    """A server of its own that no browser has visited yet (Streamlit's start-up modes differ)."""
+    with streamlit_server("streamlit_fresh.log") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
