@@ -43,7 +43,8 @@ def test_every_page_keeps_its_settings_across_page_switches():
         at.switch_page(page).run()
         assert getattr(at, kind)(key=key).value == value, page
     s = at.session_state["session"]
-    assert (s.data.seed, s.sched.kappa, s.pages["flow"]["frames"], s.pages["train"]["width"]) == (7, 500.0, 40, 64)
+    kept = (s.data.seed, s.sched.kappa, s.pages["flow"]["frames"], s.pages["train"]["width"])
+    assert kept == (7, 500.0, 40, 64)
 
 
 def test_every_setting_widget_uses_the_one_key_scheme(page_controls):

@@ -2,7 +2,6 @@
 with its data (Streamlit starts such a server in its legacy pages/ folder mode) and a lesson link."""
 
 import pytest
-
 from test_browser import assert_no_exception, open_page, settle
 
 pytestmark = pytest.mark.browser
