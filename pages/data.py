@@ -84,6 +84,7 @@ else:
             try:
                 state.store_upload(content, upload.name, label_column)
                 mine["upload_error"] = None
+                st.rerun()  # the sidebar and the link, drawn before this, name the new data at once
             except ValueError as err:
                 mine["upload_error"] = f"{upload.name}: {err}"
         if mine.get("upload_error"):

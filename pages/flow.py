@@ -83,7 +83,9 @@ else:
 trails = c4.slider("Trails", 0, 10, **state.bind("flow", "trails"),
                    help="Draw the path so far of this many particles, to follow individual points.")
 
-budget = viz.animation.payload_particles(n_frames, len(dims))
+# The particle budget assumes the most coordinates the view can show, so switching the shown coordinates
+# (like colour or trails) re-draws the stored trajectory instead of asking for a new solve.
+budget = viz.animation.payload_particles(n_frames, min(dim, 3))
 shown = min(n_particles, budget, len(data.X) if direction == "inflate" else n_particles)
 seed = state.session().data.seed
 args = (active.key, active.flow, data.key, data.X, data.labels, direction, shown, n_frames, seed, prior)

@@ -10,7 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import inflow_core as ic
-from explorer import navigation
+from explorer import adapters, navigation
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 PAGES = [page.path for page in navigation.PAGES]  # every page in the menu
@@ -203,3 +203,24 @@ def test_uncertainty_and_calibration_settings_survive_a_page_switch():
     at.switch_page("pages/calibration.py").run()
     assert at.select_slider(key="w.calibration.step").value == 0.25
     assert_clean(at)
+
+
+def test_view_controls_redraw_the_stored_trajectory_without_a_new_solve():
+    """Colour, trails and the shown coordinates only change the view: the animation is re-drawn from the
+    computed trajectory, with the same NFE line and no solve (the server cache counts solves)."""
+    at = fresh({"dataset": "digits", "n": str(SMALL_N)})
+    at.switch_page("pages/flow.py").run()
+    compute_flow(at)
+    solves = adapters.cache().computed
+    nfe_line = next(m.value for m in at.markdown if "NFE" in m.value)
+    for change in (lambda: at.selectbox(key="w.flow.colour").set_value("position"),
+                   lambda: at.slider(key="w.flow.trails").set_value(3),
+                   lambda: at.multiselect(key="w.flow.dims").set_value([0, 2, 5])):
+        change().run()
+        assert_clean(at)
+        assert "compute_flow" not in [b.key for b in at.button]      # no Compute button: nothing to solve
+        assert any(s.get("frames") for s in plotly_specs(at))
+        assert next(m.value for m in at.markdown if "NFE" in m.value) == nfe_line
+    assert adapters.cache().computed == solves
+    spec = next(s for s in plotly_specs(at) if s.get("frames"))
+    assert spec["layout"]["scene"]["zaxis"]["title"]["text"].startswith("u6")
