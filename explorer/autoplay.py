@@ -1,8 +1,10 @@
-"""Start a Plotly animation as soon as it is drawn, so the home page moves without a click.
+"""Start a Plotly animation as soon as it is drawn and loop it until paused, so the home page moves
+without a click.
 
 ``st.plotly_chart`` has no autoplay option; a tiny script (``st.html`` with JavaScript allowed, our own
-constant code, never user input) presses the chart's own Play button once it exists. This keeps the
-page light: no second copy of plotly.js, unlike an HTML export in an iframe.
+constant code, never user input) presses the chart's own Play button once it exists, and again a second
+after each run completes (a Pause interrupts the run, so it is never pressed again until Play is). This
+keeps the page light: no second copy of plotly.js, unlike an HTML export in an iframe.
 """
 
 from __future__ import annotations
@@ -24,7 +26,12 @@ _SCRIPT = """<script>
   setTimeout(() => {
     const now = root.querySelector('.js-plotly-plot');
     if (now !== plot || !ready(now)) { retry(); return; }
-    now.querySelector('.updatemenu-button').dispatchEvent(new MouseEvent('click', {bubbles: true}));
+    const play = () => {
+      const button = now.isConnected && now.querySelector('.updatemenu-button');
+      if (button) { button.dispatchEvent(new MouseEvent('click', {bubbles: true})); }
+    };
+    now.on('plotly_animated', () => setTimeout(play, 1000));  // a finished run starts again
+    play();
   }, 600);
 })(150);
 </script>"""

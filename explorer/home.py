@@ -12,23 +12,27 @@ def render() -> None:
     """What an inflationary flow is, one animation that plays on arrival, and a map of the pages."""
     st.title("Inflationary Flows Explorer")
     st.markdown(
-        "An **inflationary flow** turns a cloud of data points into a simple Gaussian by slowly blurring it "
-        "with noise that grows over time, while rescaling so the cloud keeps a fixed size. "
-        "Each point follows a smooth, deterministic path (an ordinary differential equation whose velocity "
-        "comes from a *denoiser*), so the map can be run backwards to turn Gaussian draws into new data. "
-        "Because the noise can grow at different rates along different principal directions, the flow can "
-        "keep the important directions and squeeze the others almost flat: a nonlinear dimension reduction. "
-        "Neighbouring points stay neighbours all the way, so uncertainty about a data point is carried "
-        "faithfully into the latent space and back. "
+        "An **inflationary flow** turns a cloud of data points into a simple bell-shaped cloud (a Gaussian) "
+        "by slowly blurring it with noise that grows over time, while rescaling so the cloud keeps a fixed "
+        "size. Each point follows a smooth, deterministic path (an ordinary differential equation whose "
+        "velocity comes from a *denoiser*), so the map can be run backwards to turn Gaussian draws into new "
+        "data. Because the noise can grow at different rates along different principal directions (the "
+        "axes of largest spread), the flow can keep the important directions and squeeze the others almost "
+        "flat: a nonlinear dimension reduction. Where the points end up is their **latent** code; "
+        "neighbouring points stay neighbours all the way, so uncertainty about a data point is carried "
+        "faithfully into the latent space and back."
+    )
+    st.markdown(
         "Below, 600 of 1,000 points on two circles follow the exact flow of the data set: the first "
-        "direction inflates into a Gaussian while the second collapses (right: variance per dimension and "
-        "participation ratio over the same time)."
+        "direction inflates into a Gaussian while the second collapses. Right: the spread (variance) along "
+        "each direction over the same time, and the **participation ratio**, an effective number of "
+        "dimensions (2 when both directions carry equal spread, 1 when one carries it all)."
     )
     with st.container(key="home_demo"):
         st.plotly_chart(adapters.home_demo_figure(), key="home_animation", config={"displaylogo": False})
     autoplay.play_on_arrival("home_demo")
     st.caption("Exact empirical flow (no training), dopri5 with tolerance 1e-4; schedule reducing to 1 "
-               "dimension. Press ▶ Play to watch it again, or drag the time slider.")
+               "dimension. It loops until you press Pause; drag the time slider to look at one moment.")
     st.markdown("#### The pages")
     for spec in PAGES:
         col_link, col_text = st.columns([1, 4])

@@ -25,6 +25,7 @@ import pandas as pd
 
 from . import geometry
 from .flow import InflationaryFlow
+from .schedules import Schedule
 from .validation import check_positive_int
 
 RADII = (0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5)
@@ -34,6 +35,24 @@ MAX_FACES = 40_000
 HIGH_D_NOTE = ("Boundaries are meshed only up to 3-D: a mesh of a (D-1)-sphere needs about h^-(D-1) cells "
                "for edge length h, so in higher D the table reports the round trip of Mahalanobis-ball "
                "membership (decode then encode) instead of counts inside moved boundaries.")
+
+
+SHRINKING_NOISE_NOTE = (
+    "Coverage changed after generation by more than three standard errors, and {n} squeezed direction(s) of "
+    "this schedule get noise that shrinks over time (1 + g < 0: the inflation gap is above 1 + g* = 2). "
+    "With a finite data set (the exact empirical flow), a shrinking noise makes the denoiser a near-hard "
+    "choice of the closest data point, so the flow becomes nearly discontinuous: tiny solver errors jump "
+    "points between the cells of neighbouring data points and the moved boundaries no longer enclose the "
+    "same points (docs/MATH.md sections 4b and 7). Lower the inflation gap to 2 or below (Schedule page), "
+    "tighten the solver tolerance, or use a learned network, whose field is smooth.")
+
+
+def coverage_note(table: pd.DataFrame, schedule: Schedule) -> str:
+    """Why coverage changed after generation, when it did and the schedule explains it; else ''."""
+    moved = np.abs(table.after_generation - table.initial) > 3 * np.hypot(table.initial_se,
+                                                                         table.after_generation_se)
+    shrinking = int(np.sum(schedule.growth < 0))
+    return SHRINKING_NOISE_NOTE.format(n=shrinking) if moved.any() and shrinking else ""
 
 
 class CalibrationCancelled(RuntimeError):
@@ -161,6 +180,7 @@ def coverage_experiment(flow: InflationaryFlow, radii=RADII, n_test: int = 20000
     if data is not None:
         table["data_inside"] = 100 * data_inside
         table["data_inside_se"] = _se(data_inside, n_data)
+    note = " ".join(filter(None, [note, coverage_note(table, flow.schedule)]))
     table.attrs.update(nfe=run.nfe, seconds=time.perf_counter() - run.start, note=note, dim=dim,
                        n_test=n_test, solver=flow.solver_options(solver).describe())
     return CoverageResult(table, boundaries, test_gen, run.nfe, table.attrs["seconds"], note)

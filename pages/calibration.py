@@ -96,6 +96,11 @@ def chosen_flows() -> dict:
 
 job = s.jobs.get("coverage")
 busy = job is not None and job.active
+# What a run was for: results computed for other data, schedule, solver or flows are labelled as such.
+flows_text = ", ".join(options[c] for c in cal["choices"])
+drawn = "" if s.data.dataset == "upload" else f" (n = {s.data.n:,}, seed {s.data.seed})"
+context = (f"{plain(data.title)}{drawn}, {schedule.describe()}, solver tolerance {s.solver.tol:g}, flows: "
+           f"{flows_text}")
 if st.button(
     "Run the coverage experiment",
     type="primary",
@@ -108,6 +113,7 @@ if st.button(
     s.jobs["coverage"] = jobs.start_coverage(chosen_flows(), int(cal["n_test"]), int(cal["n_boundary"]),
                                              subset)
     cal["shown"] = None
+    cal["ran_for"] = context
     busy = True
 
 
@@ -134,6 +140,9 @@ st.fragment(job_panel, run_every=1.0 if busy else None)()
 job = s.jobs.get("coverage")
 if job is not None and not job.active:
     results = job.detail  # the flows that finished, also after Cancel
+    if cal.get("ran_for") != context:
+        st.warning(f"These results were computed for {cal.get('ran_for')}. The selection has changed since: "
+                   "press **Run the coverage experiment** for the current one.")
     if job.cancelled:
         st.warning("Cancelled; the flows that finished are shown.")
     elif job.error:

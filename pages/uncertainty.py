@@ -64,14 +64,9 @@ def picked_indices(event) -> list[int]:
 
 left, right = st.columns([3, 2])
 with left:
-    event = st.plotly_chart(
-        viz.uncertainty.pick_figure(X, [0, 1], np.array(unc["selected"]), axis_titles,
-                                    title="Data: click a point, or lasso / box-select several"),
-        key="unc_pick",
-        on_select="rerun",
-        selection_mode=("points", "box", "lasso"),
-    )
-    chosen = picked_indices(event)
+    # The chart's selection from the last click or lasso is read before the chart is drawn, so the drawn
+    # highlights are the new picks at once (not the previous ones until the next run).
+    chosen = picked_indices(st.session_state.get("unc_pick"))
     if chosen:
         if len(chosen) > MAX_POINTS:
             st.caption(
@@ -79,6 +74,13 @@ with left:
                 "grows with every point)."
             )
         unc["selected"] = chosen[:MAX_POINTS]
+    st.plotly_chart(
+        viz.uncertainty.pick_figure(X, [0, 1], np.array(unc["selected"]), axis_titles,
+                                    title="Data: click a point, or lasso / box-select several"),
+        key="unc_pick",
+        on_select="rerun",
+        selection_mode=("points", "box", "lasso"),
+    )
     st.caption(
         f"Selected points: {', '.join(map(str, unc['selected']))}"
         + (f". D = {dim}: the picture shows the first two features; all D are propagated." if dim > 2 else "")

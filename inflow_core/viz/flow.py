@@ -167,9 +167,11 @@ def _frames(times: np.ndarray, states: np.ndarray, groups: list[np.ndarray], fol
 
 def _fix_particle_axes(fig: go.Figure, ranges: list[list[float]], axis_titles: list[str], three_d: bool,
                        cell: dict) -> None:
-    """The particles' axes keep the ranges of all frames (a cube scene in 3-D)."""
+    """The particles' axes keep the ranges of all frames, with equal units on every axis (a circle stays a
+    circle on a projector's wide screen; a cube scene in 3-D)."""
     if not three_d:
         style.lock_axes(fig, ranges, axis_titles, **cell)
+        style.equal_aspect(fig, **cell)
         return
     scene = {f"{a}axis": {"range": r, "title": {"text": t}, "autorange": False}
              for a, r, t in zip("xyz", ranges, axis_titles, strict=True)}

@@ -41,8 +41,10 @@ FONT_SIZE, SMALL_FONT_SIZE = 12, 11  # text, and crowded legends or captions
 MARGIN = {"l": 10, "r": 10, "t": 40, "b": 10}
 TEMPLATE = go.layout.Template(pio.templates["plotly_white"])
 # Traces without their own colour fall back on the same palette, and text is the palette's dark grey.
+# Exponents as 1e-13, not SI prefixes ("100f", "1p") that read as units to a student.
 TEMPLATE.layout.update(colorway=list(CLASS_COLOURS), font={"size": FONT_SIZE, "color": TEXT},
-                       colorscale={"sequential": SEQUENTIAL})
+                       colorscale={"sequential": SEQUENTIAL}, xaxis={"exponentformat": "e"},
+                       yaxis={"exponentformat": "e"})
 
 
 def class_colour(k: int) -> str:
@@ -67,8 +69,9 @@ def translucent(colour: str, alpha: float) -> str:
 
 
 def finish(fig: go.Figure, height: int, title: str = "", margin: dict | None = None, **layout) -> go.Figure:
-    """Apply the shared template, height, title and margins (``MARGIN`` unless given) to ``fig``."""
-    fig.update_layout(template=TEMPLATE, height=height, title={"text": title},
+    """Apply the shared template, height, title and margins (``MARGIN`` unless given) to ``fig``. The title
+    sits on the left, clear of the toolbar that Streamlit shows at the top right."""
+    fig.update_layout(template=TEMPLATE, height=height, title={"text": title, "x": 0.0, "xanchor": "left"},
                       margin=MARGIN if margin is None else margin, **layout)
     return fig
 

@@ -42,3 +42,21 @@ def test_cancel_stops_the_job(wait_for_coverage):
     wait_for_coverage(at)
     assert at.session_state["session"].jobs["coverage"].error.startswith("Cancelled")
     assert any("Cancelled" in w.value for w in at.warning)
+
+
+def test_results_of_another_selection_are_labelled(wait_for_coverage):
+    at = AppTest.from_file(APP, default_timeout=240)
+    at.query_params.update({"n": "300"})
+    at.run()
+    at.switch_page("pages/calibration.py").run()
+    at.select_slider(key="w.calibration.n_test").set_value(1000)
+    at.select_slider(key="w.calibration.n_boundary").set_value(50)
+    at.multiselect(key="w.calibration.choices").set_value(["coarse"])
+    at.run()
+    at.button(key="cal_run").click().run()
+    wait_for_coverage(at)
+    assert not any("selection has changed" in w.value for w in at.warning)
+    at.switch_page("pages/data.py").run()
+    at.number_input(key="w.dataset.seed").set_value(5).run()
+    at.switch_page("pages/calibration.py").run()
+    assert any("selection has changed" in w.value and "Two circles" in w.value for w in at.warning)

@@ -8,7 +8,9 @@ import pytest
 
 pytestmark = pytest.mark.browser
 
-IDLE = "() => !document.querySelector('[data-testid=stStatusWidget]')"
+# Idle: no script run in progress, no element left over from the previous run, no placeholder skeleton.
+IDLE = """() => !document.querySelector('[data-testid=stStatusWidget]')
+    && !document.querySelector('[data-stale=true]') && !document.querySelector('[data-testid=stSkeleton]')"""
 
 
 def open_page(page, url: str, title: str) -> None:

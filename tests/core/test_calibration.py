@@ -3,6 +3,7 @@
 import threading
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import inflow_core as ic
@@ -68,3 +69,15 @@ def test_cancel_and_bad_input():
         ic.calibration.coverage(gaussian_flow(2), n_test=1000, stop_event=stop)
     with pytest.raises(ValueError, match="radii"):
         ic.calibration.coverage(gaussian_flow(2), radii=(1.0, -1.0))
+
+
+def test_coverage_note_names_a_shrinking_noise_only_when_coverage_moved():
+    lam = np.array([1.0, 0.5, 0.2])
+    shrinking = ic.Schedule.reducing(lam, dims_to_keep=2)               # default gap 3: 1 + g = -2
+    growing = ic.Schedule.reducing(lam, dims_to_keep=2, inflation_gap=0.5)
+    table = pd.DataFrame({"initial": [40.0, 86.0], "after_generation": [30.0, 86.0],
+                          "initial_se": [1.0, 1.0], "after_generation_se": [1.0, 1.0]})
+    assert "shrinks" in cal.coverage_note(table, shrinking)
+    assert cal.coverage_note(table, growing) == ""
+    steady = table.assign(after_generation=[41.0, 85.0])
+    assert cal.coverage_note(steady, shrinking) == ""
