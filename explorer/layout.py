@@ -48,6 +48,25 @@ def page_setup(url_path: str) -> None:
     shared(url_path)
 
 
+PRESENTER_FIGURE_HEIGHT = 450  # px: banner, title and figure fit a 1024x768 projector without scrolling
+
+
+def intro(text: str) -> None:
+    """A page's plain-language explanation (hidden in presenter mode, where the teacher speaks it)."""
+    with st.container(key="page_intro"):
+        st.markdown(text)
+
+
+def presenting() -> bool:
+    """Whether a lesson runs in presenter mode (pages shrink and rearrange their main figures)."""
+    return lessons.presenting()
+
+
+def fit(height: int) -> int:
+    """A main figure's height: as designed, or small enough for the projector in presenter mode."""
+    return min(height, PRESENTER_FIGURE_HEIGHT) if presenting() else height
+
+
 def active_flow_or_stop(data: state.Data, basis, schedule) -> state.ActiveFlow:
     """The flow to integrate; when the chosen model does not fit the data and schedule, say why, offer
     both ways out (switch to the model's data, or the exact flow), and stop the page."""

@@ -8,6 +8,7 @@ session. The address bar keeps mirroring the live settings, so it stays an hones
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
@@ -21,6 +22,20 @@ from explorer.navigation import PAGES, page_defaults
 LESSON_FILE = Path(__file__).resolve().parent.parent / "assets" / "lessons.json"
 # The schedule fields a step may set; its "settings" preset pages' own settings, by page url name.
 SCHEDULE_FIELDS = ("family", "dims_to_keep", "inflation_gap")
+_KEY = re.compile(r"[A-Za-z0-9_.]+")
+# Presenter mode: no sidebar or app header, larger text, less padding, the page's explanation hidden (the
+# teacher speaks it), and every input control hidden except those the step names (CONTROLS, keys filled
+# in) and the banner's own. Constant CSS from this file and keys checked against _KEY: no user input.
+_INPUTS = ":is(.stButton, .stDownloadButton, .stSlider, .stSelectbox, .stRadio, .stNumberInput, " \
+          ".stMultiSelect, .stCheckbox, .stTextInput, .stFileUploader, .stPopover)"
+_PRESENTER_CSS = """<style>
+[data-testid=stSidebar], [data-testid=stSidebarCollapsedControl], [data-testid=stHeader],
+.st-key-page_intro {display: none !important;}
+[data-testid=stMainBlockContainer] {padding: 0.75rem 1.5rem 1rem; max-width: 100%;}
+html {font-size: 18px;}
+h1 {font-size: 1.9rem !important; padding: 0.2rem 0 !important;}
+[data-testid=stMain] .stElementContainer:has(INPUTS):not(.st-key-lesson_banner *):not(KEEP) {display: none;}
+</style>"""
 
 
 @dataclass(frozen=True)
@@ -35,6 +50,7 @@ class Step:
     do: str
     notice: str
     ask: str
+    controls: tuple[str, ...]  # widget keys of the controls ``do`` names: the only ones presenter mode shows
 
 
 @dataclass(frozen=True)
@@ -49,7 +65,7 @@ def lesson() -> Lesson:
     """The lesson, checked against the app: known pages, datasets, schedule fields and shipped models."""
     raw = json.loads(LESSON_FILE.read_text())
     models = {m["name"] for m in ic.checkpoints.shipped_models()}
-    steps = tuple(Step(**s) for s in raw["steps"])
+    steps = tuple(Step(**{**s, "controls": tuple(s.get("controls", ()))}) for s in raw["steps"])
     for i, step in enumerate(steps, 1):
         problems = [f"schedule field {k!r}" for k in step.schedule if k not in SCHEDULE_FIELDS]
         pages = page_defaults()
@@ -62,6 +78,7 @@ def lesson() -> Lesson:
             problems.append(f"dataset {step.dataset!r}")
         if step.model is not None and step.model not in models:
             problems.append(f"model {step.model!r}")
+        problems += [f"control key {k!r}" for k in step.controls if not _KEY.fullmatch(k)]
         if problems:
             raise ValueError(f"{LESSON_FILE.name}, step {i}: unknown {', '.join(problems)}.")
     return Lesson(raw["title"], raw["summary"], steps)
@@ -100,14 +117,27 @@ def apply_link() -> None:
         return
     index = int(raw) - 1
     start(index)
+    state.settings("lesson")["present"] = st.query_params.get("present") == "1"
     if "page" not in st.query_params:
         st.query_params["page"] = steps[index].page
 
 
 def link(index: int) -> str:
-    """The address that opens step ``index`` (0-based) in a fresh session, from this app's address."""
+    """The address that opens step ``index`` (0-based) in a fresh session, from this app's address (in
+    presenter mode when it is on)."""
     step = lesson().steps[index]
-    return f"{st.context.url or ''}?lesson={index + 1}&page={step.page}"
+    present = "&present=1" if presenting() else ""
+    return f"{st.context.url or ''}?lesson={index + 1}&page={step.page}{present}"
+
+
+def key_class(key: str) -> str:
+    """The CSS class Streamlit gives the element of a widget with this key."""
+    return "st-key-" + re.sub(r"[^a-zA-Z0-9_-]", "-", key.strip())
+
+
+def presenting() -> bool:
+    """Whether a lesson runs in presenter mode."""
+    return state.session().lesson is not None and state.settings("lesson")["present"]
 
 
 def banner() -> None:
@@ -117,10 +147,19 @@ def banner() -> None:
         return
     steps = lesson().steps
     step = steps[index]
+    present = presenting()
+    if present:
+        keep = "".join(f":not(.{key_class(key)})" for key in step.controls)
+        st.html(_PRESENTER_CSS.replace("INPUTS", _INPUTS).replace(":not(KEEP)", keep))
     with st.container(border=True, key="lesson_banner"):
-        st.markdown(f"**Lesson, step {index + 1} of {len(steps)}: {step.title}**  \n"
-                    f"**Do:** {step.do}  \n**Point out:** {step.notice}  \n**Ask the class:** {step.ask}")
-        back, forward, end, where = st.columns([1, 1, 1, 3], vertical_alignment="center")
+        heading = f"**Lesson, step {index + 1} of {len(steps)}: {step.title}**  \n**Do:** {step.do}"
+        if present:  # the projector shows what to do; the teacher keeps the rest one click away
+            st.markdown(heading)
+            with st.expander("Point out and ask"):
+                st.markdown(f"**Point out:** {step.notice}  \n**Ask the class:** {step.ask}")
+        else:
+            st.markdown(f"{heading}  \n**Point out:** {step.notice}  \n**Ask the class:** {step.ask}")
+        back, forward, end, mode, where = st.columns([1, 1, 1, 1.2, 1.6], vertical_alignment="center")
         target = None
         if back.button("← Previous step", key="lesson_back", disabled=index == 0,
                        help="Set up the previous step and open its page."):
@@ -131,6 +170,9 @@ def banner() -> None:
         if end.button("End the lesson", key="lesson_end", help="Hide this box; everything else stays."):
             state.session().lesson = None
             st.rerun()
+        mode.toggle("Presenter mode", **state.bind("lesson", "present"),
+                    help="For a projector: hides the sidebar, the page's explanation and every control this "
+                         "step does not name, and enlarges the text. A link with &present=1 opens it so.")
         with where.popover("Link to this step", help="An address for slides: it opens this step in a new "
                                                       "session, set up as here."):
             st.code(link(index), language=None)

@@ -57,7 +57,13 @@ PAGES: list[PageSpec] = [
 ]
 
 
+# Settings of the class lesson's banner, kept like a page's (it shows on every page while a lesson runs).
+LESSON_SETTINGS = {"present": False}
+
+
 def page_defaults() -> dict[str, dict]:
-    """A fresh copy of every page's settings, by URL name (lists copied, so sessions never share one)."""
-    return {p.url_path: {k: list(v) if isinstance(v, list) else v for k, v in p.settings.items()}
-            for p in PAGES}
+    """A fresh copy of every page's settings by URL name, and the lesson's under "lesson" (lists copied, so
+    sessions never share one)."""
+    groups = {p.url_path: p.settings for p in PAGES} | {"lesson": LESSON_SETTINGS}
+    return {name: {k: list(v) if isinstance(v, list) else v for k, v in values.items()}
+            for name, values in groups.items()}

@@ -19,7 +19,7 @@ MAX_DATA = 2000  # data points encoded for the "data_inside" column
 
 layout.page_setup("calibration")
 st.title("Calibration")
-st.markdown(
+layout.intro(
     "Is the latent uncertainty honest? Draw many test points from the latent Gaussian and a few circles "
     "(Mahalanobis spheres) around its centre: a circle of radius r holds a known share of the points "
     "(the **nominal** coverage, e.g. 86.5 % for r = 2 in 2-D). Now send the points **and** the circles "
@@ -151,11 +151,13 @@ if job is not None and not job.active:
         tables = {name: res.table for name, res in results.items()}
         c1, c2 = st.columns(2)
         c1.plotly_chart(
-            viz.calibration.reliability_figure(tables, "Reliability: measured vs nominal coverage"),
+            viz.calibration.reliability_figure(tables, "Reliability: measured vs nominal coverage",
+                                               height=layout.fit(440)),
             key="cal_reliability",
         )
         c2.plotly_chart(
-            viz.calibration.residual_figure(tables, "Coverage errors per radius (percentage points)"),
+            viz.calibration.residual_figure(tables, "Coverage errors per radius (percentage points)",
+                                            height=layout.fit(440)),
             key="cal_residual",
         )
         rows = []

@@ -17,7 +17,7 @@ PREVIEW_POINTS = 3000
 
 layout.page_setup("data")
 st.title("Data")
-st.markdown(
+layout.intro(
     "Everything starts from a cloud of points: each row is one point, each column one coordinate. Pick one "
     "of the built-in toy shapes (they are standardised so every coordinate has variance one) or upload your "
     "own numeric table. The flow works in the data's **principal directions** (the axes of largest spread, "

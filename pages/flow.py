@@ -10,7 +10,7 @@ TOLERANCES = [1e-3, 1e-4, 1e-5, 1e-6, 1e-7]
 
 layout.page_setup("flow")
 st.title("Flow")
-st.markdown(
+layout.intro(
     "Here the points move. **Inflate** runs time forward: each point follows the flow from the data (t = 0) "
     "to the latent space (t = T), where the cloud is a Gaussian on the kept directions and squeezed flat on "
     "the others. **Generate** runs it backwards: Gaussian draws flow back into the shape of the data. The "
@@ -107,7 +107,7 @@ if result is None:
 
 if result is not None:
     title = f"{'Inflating' if direction == 'inflate' else 'Generating'}: {data.title}, {schedule.describe()}"
-    fig = adapters.animation_figure(result, dims, colour, trails, title=title)
+    fig = adapters.animation_figure(result, dims, colour, trails, title=title, height=layout.fit(560))
     config = viz.style.plotly_config(f"inflow_{direction}")
     st.plotly_chart(fig, key="flow_animation", config=config)
     payload_mb = len(fig.to_json()) / 1e6

@@ -18,7 +18,7 @@ TRAVERSAL_STEPS = 9
 
 layout.page_setup("inspect")
 st.title("Inspect")
-st.markdown(
+layout.intro(
     "Real data has tens or hundreds of dimensions. A **dimension-reducing** flow keeps the top *d* principal "
     "directions as its latent and squeezes the others towards zero, nonlinearly and invertibly. Here you see "
     "what it kept: the latent of each point coloured by its label, next to two classic reductions of the "
@@ -165,7 +165,8 @@ selected = min(insp["selected"], len(X) - 1)
 umap_params = (points_key, d, int(k))
 left, middle, right = st.columns(3)
 with left:
-    latent_fig = viz.reduction.embedding_scatter(Z, labels, "Inflationary flow latent", "latent u", selected)
+    latent_fig = viz.reduction.embedding_scatter(Z, labels, "Inflationary flow latent", "latent u", selected,
+                                                 height=layout.fit(460))
     event = st.plotly_chart(latent_fig, key="w.inspect.latent", on_select="rerun",
                             selection_mode=("points", "box", "lasso"))
     try:
@@ -180,14 +181,14 @@ with left:
                + (f" Showing latent coordinates 1-2 of {d}." if d > 2 else ""))
 with middle:
     st.plotly_chart(viz.reduction.embedding_scatter(P, labels, f"PCA, top {d} axes", "principal axis",
-                                                    selected), key="insp.pca")
+                                                    selected, height=layout.fit(460)), key="insp.pca")
 with right:
     if insp["umap"] == umap_params:
         with st.spinner("UMAP..."):
             E_umap, umap_score = adapters.umap_points(points_key, X, labels, d, int(k))
         scores["UMAP"] = umap_score
         st.plotly_chart(viz.reduction.embedding_scatter(E_umap, labels, f"UMAP, {d} components", "UMAP",
-                                                        selected), key="insp.umap")
+                                                        selected, height=layout.fit(460)), key="insp.umap")
     elif d == dim:
         st.markdown("**UMAP** is a reduction; this flow keeps all dimensions, so there is nothing to compare "
                     "it with. Choose a reducing schedule to compare.")

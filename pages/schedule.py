@@ -18,7 +18,7 @@ FAMILY_TEXT = {
 
 layout.page_setup("schedule")
 st.title("Schedule")
-st.markdown(
+layout.intro(
     "The **schedule** says how much noise is added along each principal direction as time runs from 0 to the "
     "end time T, and how the points are rescaled so the cloud keeps a fixed size. Directions whose noise "
     "grows fast end up as a Gaussian; directions whose noise grows slowly (or not at all) are squeezed "
@@ -90,7 +90,7 @@ if schedule.frozen.any():
             "scaled down but keep the data's own (non-Gaussian) shape; generation with a Gaussian prior "
             "there is an approximation (the Flow page offers an empirical prior).")
 
-st.plotly_chart(viz.schedule.schedule_curves(schedule), key="schedule_curves")
+st.plotly_chart(viz.schedule.schedule_curves(schedule, height=layout.fit(620)), key="schedule_curves")
 latent = schedule.latent_variance()
 st.caption("Latent variance per dimension v(T): " + ", ".join(f"{v:.3g}" for v in latent[:12])
            + (" ..." if latent.size > 12 else "") + f" (kept: {int(np.sum(schedule.kept))} of {dim}).")

@@ -13,7 +13,7 @@ from inflow_core.training import TrainConfig, resolve_device
 
 layout.page_setup("train")
 st.title("Train / Load")
-st.markdown(
+layout.intro(
     "The flow needs a **denoiser**: a function that guesses the clean point behind a noisy one. For a data "
     "set you already have, the **exact** denoiser is a weighted average over all data points: no training, "
     "exact for those points, but generation can only reproduce them and it gets slow for many points. A "

@@ -18,7 +18,7 @@ KINDS = {
 
 layout.page_setup("uncertainty")
 st.title("Uncertainty")
-st.markdown(
+layout.intro(
     "A measurement is never exact: around each data point sits a small cloud of places it could really be, "
     "described here by a Gaussian error ellipse. Because an inflationary flow is a smooth, invertible map, "
     "that ellipse is carried into the latent space, where you can read off how uncertain the point's latent "
@@ -184,8 +184,10 @@ if result is not None:
         radius,
         moving[..., :2],
         title=f"Ellipses through the flow ({unc['level']:.0%} level), flow coordinates u(t)",
+        height=layout.fit(620),
     )
-    st.plotly_chart(fig, key="unc_animation")
+    # On a projector the controls are hidden: the animation takes their place beside the data.
+    (right if layout.presenting() else st).plotly_chart(fig, key="unc_animation")
     check = ic.uncertainty.compare_linearisation(linear, samples)
     rows = []
     for k, index in enumerate(unc["selected"]):

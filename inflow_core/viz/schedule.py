@@ -12,7 +12,7 @@ from . import style
 MAX_COLOURED = 10  # dimensions beyond this are drawn grey and left out of the legend
 
 
-def schedule_curves(schedule: Schedule, n_times: int = 200) -> go.Figure:
+def schedule_curves(schedule: Schedule, n_times: int = 200, height: int = 620) -> go.Figure:
     """Per-dimension noise c_i(t), scale A_i(t), marginal variance v_i(t), and predicted PR(t)."""
     t = np.linspace(0.0, schedule.t_max, n_times)
     panels = [("noise c(t)", schedule.noise(t)), ("scale A(t)", schedule.scale(t)),
@@ -29,7 +29,7 @@ def schedule_curves(schedule: Schedule, n_times: int = 200) -> go.Figure:
                              line={"color": style.PREDICTED, "width": 2}, showlegend=False), row=2, col=2)
     fig.update_yaxes(range=[0, schedule.dim + 0.5], row=2, col=2)
     fig.update_xaxes(title_text="t")
-    return style.finish(fig, 620, margin={"t": 60},
+    return style.finish(fig, height, margin={"t": 60},
                         legend={"title": {"text": "solid kept, dotted compressed"}})
 
 

@@ -1,0 +1,51 @@
+"""The class lesson on a projector: every step, opened by its slide link in presenter mode at 1024x768,
+shows only the controls the step names, and after its action its main figure fits the screen without
+scrolling. Screenshots go to artifacts/browser/presenter_<step>.png."""
+
+import pytest
+from test_browser import IDLE, assert_no_exception, settle
+
+from explorer import lessons
+
+pytestmark = pytest.mark.browser
+
+PROJECTOR = {"width": 1024, "height": 768}
+# The chart each step is about, by its Streamlit key.
+MAIN_CHART = {"flow": "flow_animation", "schedule": "schedule_curves", "uncertainty": "unc_animation",
+              "calibration": "cal_reliability", "inspect": "w.inspect.latent"}
+VISIBLE_CONTROLS = """() => Array.from(document.querySelectorAll('[data-testid=stMain] .stElementContainer'))
+    .filter(el => el.offsetParent !== null && !el.closest('.st-key-lesson_banner')
+        && el.querySelector(':is(.stButton, .stDownloadButton, .stSlider, .stSelectbox, .stRadio, '
+                            + '.stNumberInput, .stMultiSelect, .stCheckbox, .stTextInput, .stFileUploader)'))
+    .map(el => Array.from(el.classList).find(c => c.startsWith('st-key-')) || el.innerText.slice(0, 40))"""
+
+
+@pytest.mark.parametrize("number", range(1, len(lessons.lesson().steps) + 1))
+def test_lesson_step_fits_a_projector(number, browser, app_url, artifacts):
+    step = lessons.lesson().steps[number - 1]
+    context = browser.new_context(viewport=PROJECTOR)
+    page = context.new_page()
+    try:
+        page.goto(f"{app_url}/?lesson={number}&present=1")
+        page.locator(".st-key-lesson_banner").wait_for(timeout=120_000)
+        settle(page)
+        assert_no_exception(page)
+        assert not page.locator("[data-testid=stSidebar]").is_visible()
+        shown = set(page.evaluate(VISIBLE_CONTROLS))
+        assert shown == {lessons.key_class(key) for key in step.controls}, shown
+        action = next((k for k in step.controls if not k.startswith("w.")), None)
+        if action:
+            page.wait_for_function(IDLE, timeout=120_000)
+            page.locator(f".{lessons.key_class(action)} button").first.click()
+            page.wait_for_timeout(500)
+            page.wait_for_function(IDLE, timeout=400_000)
+        figure = page.locator(f".{lessons.key_class(MAIN_CHART[step.page])}")
+        figure.wait_for(timeout=400_000)
+        settle(page)
+        assert_no_exception(page)
+        assert page.evaluate("window.scrollY") == 0
+        box = figure.bounding_box()
+        assert box["y"] >= 0 and box["y"] + box["height"] <= PROJECTOR["height"], (step.title, box)
+        page.screenshot(path=str(artifacts / f"presenter_{number}.png"))
+    finally:
+        context.close()
