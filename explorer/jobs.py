@@ -242,6 +242,10 @@ class TrainingLive:
     progress: Any = None
     history: list = field(default_factory=list)
     installed: bool = False   # the page made the finished model the session's model
+    preview: tuple | None = None  # (step, generated points) from the model so far
+
+
+PREVIEW_POINTS, PREVIEW_TOL = 400, 1e-3  # a cheap decode of fixed latents: enough to see the shape form
 
 
 def start_training(X, basis, schedule, config, data_info: dict, data_title: str, sampler=None) -> Job:
@@ -260,8 +264,15 @@ def start_training(X, basis, schedule, config, data_info: dict, data_title: str,
                 job.report(progress.elapsed / max(progress.elapsed + progress.eta, 1e-9),
                            f"step {progress.step:,}")
 
+        def on_preview(step: int, flow) -> None:
+            latents = flow.prior_samples(PREVIEW_POINTS, seed=0)  # the same draws every time
+            try:
+                live.preview = (step, flow.decode(latents, rtol=PREVIEW_TOL, atol=PREVIEW_TOL))
+            except ValueError:  # an early model the solver cannot follow: keep training, skip this look
+                pass
+
         return training.train(X, basis, schedule, config, progress=on_progress, stop_event=job.stop_event,
-                               data_info=data_info, sampler=sampler)
+                              data_info=data_info, sampler=sampler, preview=on_preview)
 
     job = runner().submit("training", f"Training on {data_title}", work, session_id())
     job.detail = live

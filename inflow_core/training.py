@@ -190,13 +190,17 @@ def _lr_factor(progress: float, config: TrainConfig) -> float:
 def train(X: np.ndarray, basis: EigenBasis, schedule: Schedule, config: TrainConfig | None = None,
           progress: Callable[[Progress], None] | None = None,
           stop_event: threading.Event | None = None, data_info: dict | None = None,
-          sampler: Callable[[int], np.ndarray] | None = None) -> TrainResult:
+          sampler: Callable[[int], np.ndarray] | None = None,
+          preview: Callable[[int, InflationaryFlow], None] | None = None,
+          preview_every: float = 3.0) -> TrainResult:
     """Train a NetworkDenoiser on data X (raw units) for ``schedule``; return the EMA flow and its card.
 
     Batches resample X, unless ``sampler`` is given: then ``sampler(k)`` returns the k-th chunk of fresh
     raw data (a generator of the data distribution, e.g. a built-in dataset with seed k), and batches
     are drawn from a new chunk every len(chunk) // batch_size steps. Fresh data lets the model learn the
     distribution rather than the training sample (whose own sampling error the exact flow reproduces).
+    ``preview(step, flow)``, when given, receives a snapshot of the model so far (the EMA weights as a CPU
+    float64 flow) about every ``preview_every`` seconds, on the training thread: to watch it learn.
     Raises ValueError on bad settings and TrainingDiverged when the loss blows up.
     """
     config = config or TrainConfig()
@@ -224,8 +228,13 @@ def train(X: np.ndarray, basis: EigenBasis, schedule: Schedule, config: TrainCon
         module = torch.nn.parallel.DistributedDataParallel(module, device_ids=ids)
     optimizer = torch.optim.AdamW(den.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     table = _NoiseTable(schedule, device, config.time_sampling)
+    snapshot = None
+    if preview is not None and rank == 0:
+        def snapshot(step: int) -> None:
+            net = copy.deepcopy(ema).to("cpu", torch.float64).eval()
+            preview(step, InflationaryFlow(basis, schedule, net))
     history, stopped, seconds = _loop(Y, chunks, den, ema, module, optimizer, table, config, device,
-                                      world, rank, local, progress, stop_event)
+                                      world, rank, local, progress, stop_event, snapshot, preview_every)
 
     ema = ema.to("cpu", torch.float64).eval()
     if not all(torch.isfinite(p).all() for p in ema.parameters()):
@@ -247,7 +256,7 @@ def train(X: np.ndarray, basis: EigenBasis, schedule: Schedule, config: TrainCon
 
 
 def _loop(Y, chunks, den, ema, module, optimizer, noise_table, config, device, world, rank, local, progress,
-          stop_event):
+          stop_event, snapshot=None, snapshot_every: float = 3.0):
     """The optimisation loop; returns (history, stopped, seconds)."""
     gen = torch.Generator(device=device).manual_seed(config.seed)
     params, ema_params = list(den.parameters()), list(ema.parameters())
@@ -255,7 +264,7 @@ def _loop(Y, chunks, den, ema, module, optimizer, noise_table, config, device, w
     steps_left_in_chunk = 0
     history: list[tuple[int, float]] = []
     pending: list[torch.Tensor] = []
-    start = last_report = time.perf_counter()
+    start = last_report = last_snapshot = time.perf_counter()
     step, stopped = 0, False
     while True:
         elapsed = time.perf_counter() - start
@@ -304,6 +313,9 @@ def _loop(Y, chunks, den, ema, module, optimizer, noise_table, config, device, w
             last_report = now
             if progress is not None:
                 _report(progress, history, step, batch, now - start, frac, lr, config)
+        if snapshot is not None and now - last_snapshot >= snapshot_every:
+            snapshot(step)
+            last_snapshot = time.perf_counter()  # the snapshot's own time does not count towards the next
     elapsed = time.perf_counter() - start
     _flush(pending, history, step, dim, optimizer.param_groups[0]["lr"])
     if progress is not None and history:
