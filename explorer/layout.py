@@ -13,6 +13,7 @@ import streamlit as st
 
 from explorer import home, lessons, sidebar, state
 from explorer.navigation import PAGES
+from explorer.text import plain
 
 
 def streamlit_pages() -> list[st.Page]:
@@ -25,8 +26,8 @@ def shared(url_path: str) -> None:
     """Notices (bad link values and the like, as plain text), the lesson banner, the URL mirror of the
     state, and the sidebar."""
     notices = state.session().notices
-    while notices:
-        st.warning(notices.pop(0), icon=":material/warning:")
+    while notices:  # they quote link values: untrusted, so shown as plain text
+        st.warning(plain(notices.pop(0), 600), icon=":material/warning:")
     lessons.banner()
     state.write_query_params(url_path)
     sidebar.render()
@@ -73,7 +74,8 @@ def active_flow_or_stop(data: state.Data, basis, schedule) -> state.ActiveFlow:
     try:
         return state.active_flow(data, basis, schedule)
     except ValueError as err:
-        st.error(f"{err} Switch the data and schedule back to the model's, or use the exact flow.")
+        st.error(f"{plain(err, 600)} Switch the data and schedule back to the model's, or use the exact "
+                 "flow.")
     c1, c2 = st.columns(2)
     if c1.button("Switch to the model's data and schedule", key="guard_adopt",
                  help="Load the dataset and schedule the model was trained on."):

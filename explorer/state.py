@@ -27,6 +27,7 @@ import streamlit as st
 import inflow_core as ic
 from explorer import adapters
 from explorer.navigation import PAGES, page_defaults
+from explorer.text import plain
 from inflow_core.flow import DEFAULT_METHOD, DEFAULT_TOL
 from inflow_core.schedules import DEFAULT_GAMMA0, DEFAULT_KAPPA, DEFAULT_RHO
 
@@ -428,12 +429,17 @@ def use_shipped_model(name: str) -> None:
 
 @dataclass
 class ActiveFlow:
-    """The flow the pages integrate, a cache key that identifies it, and an honest label."""
+    """The flow the pages integrate, a cache key that identifies it, and an honest name (``label``: the
+    same, safe inside markdown; a model's source names an uploaded file)."""
 
     flow: ic.InflationaryFlow
     key: str
-    label: str
+    name: str
     exact: bool
+
+    @property
+    def label(self) -> str:
+        return plain(self.name, 300)
 
 
 def active_flow(data: Data, basis: ic.EigenBasis, schedule: ic.Schedule) -> ActiveFlow:

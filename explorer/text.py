@@ -15,6 +15,15 @@ _WWW = re.compile(r"(www)\.", re.IGNORECASE)               # and "www." the thir
 _LIST_START = re.compile(r"^(\d+)([.)])|^([-+])")  # "1. " or "- " would start a list
 
 
+def for_figure(value, max_chars: int = MAX_CHARS) -> str:
+    """``value`` for a Plotly title or label, which understands a few HTML tags (links among them): the
+    tag characters escaped, newlines folded, length capped."""
+    text = " ".join(str(value).split())
+    if len(text) > max_chars:
+        text = text[: max_chars - 1] + "…"
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def plain(value, max_chars: int = MAX_CHARS) -> str:
     """``value`` as text that markdown shows literally: specials escaped, newlines folded, length capped."""
     text = " ".join(str(value).split())

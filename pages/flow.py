@@ -3,6 +3,7 @@
 import streamlit as st
 
 from explorer import adapters, layout, state
+from explorer.text import for_figure
 from inflow_core import viz
 
 MAX_PARTICLES = 3000
@@ -106,7 +107,8 @@ if result is None:
             st.rerun()  # redraw without the button and the hint above
 
 if result is not None:
-    title = f"{'Inflating' if direction == 'inflate' else 'Generating'}: {data.title}, {schedule.describe()}"
+    title = (f"{'Inflating' if direction == 'inflate' else 'Generating'}: {for_figure(data.title)}, "
+             f"{schedule.describe()}")
     fig = adapters.animation_figure(result, dims, colour, trails, title=title, height=layout.fit(560))
     config = viz.style.plotly_config(f"inflow_{direction}")
     st.plotly_chart(fig, key="flow_animation", config=config)
@@ -141,7 +143,7 @@ if result is not None:
                        mime="text/html", data=lambda: fig.to_html(include_plotlyjs=True, auto_play=True,
                                                 animation_opts=viz.animation.play_options()),
                        help="A standalone web page with the animation; opens offline in any browser.")
-    source = f"{'Exact' if active.exact else 'Learned'}: {active.label}"
+    source = f"{'Exact' if active.exact else 'Learned'}: {active.name}"
     e2.download_button("Download animation (GIF)", key="dl_gif", file_name=f"inflow_{direction}.gif",
                        mime="image/gif", data=lambda: adapters.animation_gif(result, dims, colour, title,
                                                                              source),

@@ -1,0 +1,79 @@
+"""Text from a link, a file name, a CSV header or a model card is shown as plain text: a markdown link or
+image in it never becomes a link or an image (the browser check is tests/browser/test_hostile_browser.py)."""
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import inflow_core as ic
+from explorer.text import for_figure, plain
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+URL = "http://127.0.0.1:9/x.png"
+PAYLOADS = [f"[Your session expired: log in again]({URL})", f"![p]({URL})", f"<img src='{URL}'>",
+            "www.example.com", "1. a list", "# a heading", ":red[coloured] :material/home:"]
+# What markdown turns into a link, an image, HTML, a heading or a list: none may survive escaping.
+ACTIVE = re.compile(r"(?<!\\)\]\((?!\\)|(?<!\\)!\[|(?<!\\)<|^#|^\d+\.|(?<!\\)www\.|(?<!\\):[a-z]")
+
+
+def rendered_text(at: AppTest) -> list[str]:
+    kinds = ("markdown", "caption", "warning", "error", "info", "success", "subheader", "title")
+    return [el.value for kind in kinds for el in getattr(at, kind)]
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_plain_leaves_nothing_active(payload):
+    assert not ACTIVE.search(plain(payload)), plain(payload)
+    assert "<" not in for_figure(payload) and ">" not in for_figure(payload)
+
+
+@pytest.mark.parametrize("name", ["dataset", "family", "n", "lesson", "gamma0"])
+def test_link_values_are_quoted_as_plain_text(name):
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params.update({name: f"![p]({URL})"})
+    at.run()
+    assert not at.exception
+    warnings = [w.value for w in at.warning]
+    assert any("Ignored" in w for w in warnings), warnings
+    for text in rendered_text(at):
+        assert URL not in text or not ACTIVE.search(text), text
+
+
+def test_uploaded_file_and_header_names_are_plain_text():
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    at.switch_page("pages/data.py").run()
+    at.radio(key="w.data.source").set_value("upload").run()
+    rows = np.random.default_rng(0).standard_normal((30, 2))
+    header = f"[a]({URL}),![b]({URL})"
+    csv = (header + "\n" + "\n".join(f"{x:.4f},{y:.4f}" for x, y in rows)).encode()
+    at.file_uploader(key="w.data.upload").set_value((f"![p]({URL}).csv", csv, "text/csv")).run()
+    assert not at.exception
+    assert at.session_state["session"].data.dataset == "upload"
+    for page in ("pages/data.py", "pages/flow.py", "pages/train.py", "pages/calibration.py"):
+        at.switch_page(page).run()
+        assert not at.exception
+        for text in rendered_text(at) + [m.value for m in at.sidebar.markdown]:
+            assert URL not in text or not ACTIVE.search(text), (page, text)
+
+
+def test_model_card_fields_are_plain_text(tmp_path):
+    X, _ = ic.datasets.load("circles", n=300, seed=0)
+    basis = ic.EigenBasis.fit(X)
+    schedule = ic.Schedule.isotropic(basis.eigenvalues)
+    result = ic.training.train(X, basis, schedule, ic.training.TrainConfig(steps=3, batch_size=64, width=32,
+                                                                           depth=2, device="cpu"),
+                               data_info={"dataset": f"![p]({URL})", "note": f"[x]({URL})"})
+    content = ic.checkpoints.to_bytes(result.flow, result.card)
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    at.switch_page("pages/train.py").run()
+    at.file_uploader(key="w.train.upload").set_value((f"[m]({URL}).safetensors", content,
+                                                      "application/octet-stream")).run()
+    assert not at.exception
+    for page in ("pages/train.py", "pages/flow.py", "pages/calibration.py"):
+        at.switch_page(page).run()
+        assert not at.exception
+        for text in rendered_text(at) + [m.value for m in at.sidebar.markdown]:
+            assert URL not in text or not ACTIVE.search(text), (page, text)
