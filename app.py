@@ -12,6 +12,7 @@ st.set_page_config(page_title="Inflationary Flows Explorer", page_icon=":materia
                    layout="wide")
 
 first_run = state.init()
+lessons.warm_up()  # once per server, in the background: the lesson's animations are ready before class
 if first_run:
     lessons.apply_link()  # before the page switch below, which drops the link's query parameters
 current = st.navigation(layout.streamlit_pages())

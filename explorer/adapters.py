@@ -248,6 +248,36 @@ def flow_result(flow_key: str, _flow: ic.InflationaryFlow, data_key: str, _X: np
                       _flow.schedule.kept.copy())
 
 
+@dataclasses.dataclass(frozen=True)
+class FlowRequest:
+    """The Flow page's settings that change the trajectory (the view's other settings only re-draw it)."""
+
+    direction: str
+    particles: int
+    frames: int
+    seed: int
+    prior: str
+    blur: bool
+
+    @classmethod
+    def of_view(cls, view: dict, seed: int, dim: int, n_points: int) -> FlowRequest:
+        """The request for the Flow page's settings ``view``. The particle count is capped to keep the
+        animation under about 10 MB, for the most coordinates the view can show (so switching the shown
+        coordinates re-draws instead of solving again)."""
+        inflate = view["direction"] == "inflate"
+        budget = viz.animation.payload_particles(view["frames"], min(dim, 3))
+        particles = min(view["particles"], budget, n_points if inflate else view["particles"])
+        return cls(view["direction"], particles, view["frames"], seed,
+                   "gaussian" if inflate else view["prior"], bool(view["blur"]) and inflate)
+
+
+def compute_flow(flow_key: str, flow: ic.InflationaryFlow, data_key: str, X: np.ndarray,
+                 labels: np.ndarray | None, request: FlowRequest) -> FlowResult:
+    """The Flow page's animation for a request (cached and queued like every solve)."""
+    return flow_result(flow_key, flow, data_key, X, labels, request.direction, request.particles,
+                       request.frames, request.seed, request.prior, blur=request.blur)
+
+
 def _round_trip_text(what: str, described: str, max_abs: float, options: ic.SolverOptions) -> str:
     """The round-trip figure, and why it can sit far above an adaptive solver's tolerance."""
     text = f"{what}: {described}"

@@ -117,6 +117,7 @@ class JobRunner:
         self._cond = threading.Condition()
         self._queue: deque[Job] = deque()
         self._running: list[Job] = []
+        self._durations: dict[str, deque] = {}  # the latest run times of each kind, for wait estimates
         self._workers = [threading.Thread(target=self._work, name=f"{_WORKER}{i}", daemon=True)
                          for i in range(slots)]
         for worker in self._workers:
@@ -154,6 +155,18 @@ class JobRunner:
         with self._cond:
             return next((i + 1 for i, j in enumerate(self._queue) if j is job), 0)
 
+    def estimate(self, job: Job) -> float | None:
+        """Roughly how many seconds until a waiting job finishes: the typical run times (latest ten of each
+        kind) of the jobs ahead of it, shared by the slots, plus its own (None before any job of those kinds
+        has finished; the time the running jobs still need is not known, so it is left out)."""
+        with self._cond:
+            queue = list(self._queue)
+            typical = {kind: sum(d) / len(d) for kind, d in self._durations.items() if d}
+        ahead = queue[: queue.index(job)] if job in queue else []
+        if any(j.kind not in typical for j in [*ahead, job]):
+            return None
+        return sum(typical[j.kind] for j in ahead) / self.slots + typical[job.kind]
+
     def counts(self) -> tuple[int, int]:
         """(running, waiting) jobs right now."""
         with self._cond:
@@ -177,6 +190,8 @@ class JobRunner:
             finally:
                 with self._cond:
                     self._running.remove(job)
+                    if job.started is not None and not job.error:
+                        self._durations.setdefault(job.kind, deque(maxlen=10)).append(job.elapsed())
 
     def _watch(self) -> None:
         """Cancel jobs whose browser session has been gone for ORPHAN_SECONDS."""
@@ -230,7 +245,10 @@ def waiting_text(job: Job) -> str:
     place = runner().place(job)
     if place:
         running, waiting = runner().counts()
-        return f"Waiting: place {place} of {waiting} in the queue ({running} job(s) running on this server)."
+        eta = runner().estimate(job)
+        wait = f", about {eta:.0f} s" if eta is not None else ""
+        return (f"Waiting: place {place} of {waiting} in the queue{wait} ({running} job(s) running on this "
+                "server).")
     return f"{job.message} ({job.elapsed():.0f} s)"
 
 

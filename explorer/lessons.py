@@ -16,7 +16,7 @@ from pathlib import Path
 import streamlit as st
 
 import inflow_core as ic
-from explorer import state
+from explorer import adapters, jobs, state
 from explorer.navigation import PAGES, page_defaults
 
 LESSON_FILE = Path(__file__).resolve().parent.parent / "assets" / "lessons.json"
@@ -178,6 +178,34 @@ def banner() -> None:
             st.code(link(index), language=None)
     if target is not None:
         go_to(target)
+
+
+def step_animation(step: Step) -> tuple:
+    """What a Flow-page step computes when its button is pressed in a fresh session: the arguments of
+    ``adapters.compute_flow`` (so the warm-up below fills exactly the cache entry a class will ask for)."""
+    if step.model:
+        model = state.shipped_model(step.model)
+        data_spec, sched_spec = state.trained_settings(model.card)
+    else:
+        model, data_spec = None, state.DataSpec.default_for(step.dataset)
+        sched_spec = replace(state.ScheduleSpec.recommended(ic.datasets.info(step.dataset).dim, step.dataset),
+                             **step.schedule)
+    data = state.load_data(data_spec)
+    basis = adapters.basis_for(data.key, data.X)
+    active = state.flow_for(data, basis, sched_spec.build(basis), model, state.SolverSpec())
+    view = {**page_defaults()["flow"], **step.settings.get("flow", {})}
+    request = adapters.FlowRequest.of_view(view, data_spec.seed, basis.dim, len(data.X))
+    return active.key, active.flow, data.key, data.X, data.labels, request
+
+
+@st.cache_resource
+def warm_up() -> list:
+    """Once per server: compute the Flow-page steps' animations in the background (the job runner's
+    queue), so a class that opens a step's link and presses Compute gets the cached result at once."""
+    steps = [step for step in lesson().steps if step.page == "flow"]
+    return [jobs.runner().submit("warm-up", f"Lesson step: {step.title}",
+                                 lambda job, step=step: adapters.compute_flow(*step_animation(step)))
+            for step in steps]
 
 
 def go_to(index: int) -> None:

@@ -399,27 +399,38 @@ def use_learned_model() -> None:
     session().use_model = session().model is not None
 
 
-def adopt_model_settings() -> None:
-    """Switch data and schedule to the ones the session's model was trained on (built-in datasets only)."""
-    s = session()
-    trained_on = s.model.card.get("data") or {}
+def trained_settings(card: dict) -> tuple[DataSpec, ScheduleSpec]:
+    """The data and schedule a model card says the model was trained on (built-in datasets only)."""
+    trained_on = card.get("data") or {}
     name = trained_on.get("dataset")
     if name not in ic.datasets.REGISTRY:
         raise ValueError("The model was trained on an uploaded table: upload the same file on the Data page.")
     spec = DataSpec(name, trained_on.get("n"), trained_on.get("seed", 0), trained_on.get("noise"))
     load_data(spec)
-    s.data = spec
-    s.sched = ScheduleSpec.from_card(s.model.card.get("schedule") or {})
+    return spec, ScheduleSpec.from_card(card.get("schedule") or {})
 
 
-def use_shipped_model(name: str) -> None:
-    """Load a shipped model with the data and schedule it was trained on (ValueError keeps the previous)."""
+def adopt_model_settings() -> None:
+    """Switch data and schedule to the ones the session's model was trained on (built-in datasets only)."""
+    s = session()
+    s.data, s.sched = trained_settings(s.model.card)
+
+
+def shipped_model(name: str) -> Model:
+    """A shipped model, loaded once per server; its id is its name, so every session that uses it shares
+    the cached results computed with it."""
     entry = next((m for m in ic.checkpoints.shipped_models() if m["name"] == name), None)
     if entry is None:
         raise ValueError(f"No shipped model {name!r}.")
     flow = adapters.shipped_flow(entry["path"])
+    return Model(flow, flow.card, f"shipped model {name}", id=f"shipped-{name}")
+
+
+def use_shipped_model(name: str) -> None:
+    """Load a shipped model with the data and schedule it was trained on (ValueError keeps the previous)."""
+    model = shipped_model(name)
     previous = (session().model, session().use_model)
-    install_model(flow, flow.card, f"shipped model {name}")
+    session().model, session().use_model = model, True
     try:
         adopt_model_settings()
     except ValueError:
@@ -450,14 +461,21 @@ def active_flow(data: Data, basis: ic.EigenBasis, schedule: ic.Schedule) -> Acti
     changed: the page's solver settings apply to a copy.
     """
     s = session()
-    options = s.solver.options()
-    if s.model is not None and s.use_model:
-        reason = model_mismatch(s.model, data, schedule)
+    return flow_for(data, basis, schedule, s.model if s.use_model else None, s.solver)
+
+
+def flow_for(data: Data, basis: ic.EigenBasis, schedule: ic.Schedule, model: Model | None,
+             solver: SolverSpec) -> ActiveFlow:
+    """``active_flow`` for given settings, without a session (the lesson warm-up uses it too): the model
+    when given (ValueError if it does not fit), else the exact empirical flow."""
+    options = solver.options()
+    if model is not None:
+        reason = model_mismatch(model, data, schedule)
         if reason:
             raise ValueError(f"The loaded model does not fit the current selection: {reason}.")
-        flow = s.model.flow.with_solver(**options)
-        return ActiveFlow(flow, f"model|{s.model.id}|{flow.solver.describe()}",
-                          f"learned network ({s.model.source})", exact=False)
+        flow = model.flow.with_solver(**options)
+        return ActiveFlow(flow, f"model|{model.id}|{flow.solver.describe()}",
+                          f"learned network ({model.source})", exact=False)
     flow = adapters.exact_flow(data.X, basis, schedule, **options)
     key = f"exact|{data.key}|{schedule.to_dict()}|{flow.solver.describe()}"
     return ActiveFlow(flow, key, "exact empirical flow of the data (no training)", exact=True)

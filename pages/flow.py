@@ -51,7 +51,7 @@ c1.select_slider("Solver tolerance", TOLERANCES, format_func=lambda v: f"{v:.0e}
                  help="Relative and absolute error the adaptive solver (dopri5) allows per step, per point "
                       "and dimension. Tighter = more accurate and more field evaluations.",
                  **state.bind("solver", "tol", TOLERANCES))
-prior, blur = "gaussian", False
+prior, blur = view["prior"], view["blur"]
 if direction == "inflate":
     blur = c2.toggle("Add the initial noise", **state.bind("flow", "blur"),
                      help="On (default): start each particle at its data point plus the flow's initial "
@@ -84,13 +84,9 @@ else:
 trails = c4.slider("Trails", 0, 10, **state.bind("flow", "trails"),
                    help="Draw the path so far of this many particles, to follow individual points.")
 
-# The particle budget assumes the most coordinates the view can show, so switching the shown coordinates
-# (like colour or trails) re-draws the stored trajectory instead of asking for a new solve.
-budget = viz.animation.payload_particles(n_frames, min(dim, 3))
-shown = min(n_particles, budget, len(data.X) if direction == "inflate" else n_particles)
-seed = state.session().data.seed
-args = (active.key, active.flow, data.key, data.X, data.labels, direction, shown, n_frames, seed, prior)
-params = ("flow", active.key, data.key, direction, shown, n_frames, seed, prior, blur)
+request = adapters.FlowRequest.of_view(view, state.session().data.seed, dim, len(data.X))
+shown = request.particles
+params = ("flow", active.key, data.key, request)
 result = state.result(params)
 if result is None:
     st.info(f"Press **Compute the flow** to integrate {shown:,} particles over {n_frames} frames with the "
@@ -99,7 +95,8 @@ if result is None:
                  help="Integrate the ODE for these settings; results are cached by their parameters."):
         with st.spinner("Integrating the flow..."):
             try:
-                result = adapters.flow_result(*args, blur=blur)
+                result = adapters.compute_flow(active.key, active.flow, data.key, data.X, data.labels,
+                                               request)
             except ValueError as err:
                 st.error(str(err))
         if result is not None:
@@ -115,8 +112,8 @@ if result is not None:
     payload_mb = len(fig.to_json()) / 1e6
     sub = (f"animating {shown:,} of {result.n_total:,} points" if direction == "inflate"
            else f"{shown:,} latent draws ({prior} prior)")
-    if shown == budget < n_particles:
-        sub += f" (capped at {budget:,} to keep the animation under about 10 MB)"
+    if shown < (min(n_particles, len(data.X)) if direction == "inflate" else n_particles):
+        sub += f" (capped at {shown:,} to keep the animation under about 10 MB)"
     st.markdown(
         f"**{'Exact' if active.exact else 'Learned'}:** {active.label}  \n**Solver:** {result.solver}; "
         f"**NFE** {result.nfe:,} field evaluations; **wall time** {result.wall_time:.2f} s  \n**Round "

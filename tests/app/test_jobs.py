@@ -116,3 +116,18 @@ def test_cache_shares_errors_without_keeping_them_and_stays_in_budget():
     for i in range(5):
         cache.get_or_compute(("big", i), lambda: np.zeros(500))   # 4 kB each
     assert cache.peek(("big", 4)) is not None and cache.peek(("big", 0)) is None
+
+
+def test_a_waiting_job_gets_an_estimate_from_recent_run_times():
+    runner = jobs.JobRunner(slots=1, session_alive=lambda sid: True)
+    gate = threading.Event()
+    runner.submit("flow", "warm", lambda job: time.sleep(0.2)).wait(10)      # one finished: 0.2 s typical
+    blocker = runner.submit("flow", "running", lambda job: gate.wait(10))
+    wait_until(lambda: blocker.running)
+    first = runner.submit("flow", "first", lambda job: None)
+    second = runner.submit("other", "second", lambda job: None)
+    assert runner.estimate(second) is None                 # no "other" job has finished yet
+    assert runner.estimate(first) == pytest.approx(0.2, abs=0.1)
+    third = runner.submit("flow", "third", lambda job: None)
+    gate.set()
+    assert third.wait(10)

@@ -135,3 +135,21 @@ def test_a_broken_lesson_file_names_the_step_and_the_field(tmp_path, monkeypatch
             lessons.lesson()
     finally:
         lessons.lesson.cache_clear()
+
+
+def test_the_flow_steps_are_warm_before_class():
+    """The server computes the Flow-page steps' animations in the background at start: pressing Compute
+    in a step opened from its link is then a cache hit (no new solve), the same object every session gets."""
+    from explorer import adapters
+
+    for job in lessons.warm_up():
+        assert job.wait(600) and job.error is None, job.error
+    for number, step in enumerate(STEPS, 1):
+        if step.page != "flow":
+            continue
+        at = open_step(number)
+        solves = adapters.cache().computed
+        at.button(key="compute_flow").click().run()
+        clean(at)
+        assert adapters.cache().computed == solves, f"step {number} solved again"
+        assert any(json.loads(c.proto.spec).get("frames") for c in at.get("plotly_chart"))
