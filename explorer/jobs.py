@@ -10,6 +10,7 @@ is cancelled by the watchdog, so a closed tab frees its slot.
 
 from __future__ import annotations
 
+import atexit
 import os
 import threading
 import time
@@ -123,6 +124,18 @@ class JobRunner:
         for worker in self._workers:
             worker.start()
         threading.Thread(target=self._watch, name="inflow-job-watchdog", daemon=True).start()
+        atexit.register(self.shutdown)
+
+    def shutdown(self, timeout: float = 120.0) -> None:
+        """Cancel every job and wait (bounded) for the running ones: a worker killed inside torch at
+        interpreter exit would abort the process."""
+        with self._cond:
+            jobs = [*self._queue, *self._running]
+        for job in jobs:
+            job.stop()
+        deadline = time.monotonic() + timeout
+        for job in jobs:
+            job.wait(max(0.0, deadline - time.monotonic()))
 
     def submit(self, kind: str, title: str, fn: Callable[[Job], Any], session_id: str | None = None) -> Job:
         """Queue ``fn(job)``; raise ServerBusy when the kind's server-wide cap is reached."""
