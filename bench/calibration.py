@@ -1,4 +1,4 @@
-"""Coverage tables (MATH.md section 9) for exact and learned flows: the figures of issue 5.
+"""Coverage tables (docs/MATH.md section 9) for exact and learned flows: the figures of issue 5.
 
     python bench/calibration.py [--n-test 20000] [--circles-n-test 5000]
                                 [--only gaussian2d,gaussian3d,shipped,circles,coarse]

@@ -1,4 +1,4 @@
-"""Training the learned denoiser (MATH.md section 5): fresh noisy batches, AdamW, EMA, budgets, stop flag.
+"""Training the learned denoiser (docs/MATH.md 5): fresh noisy batches, AdamW, EMA, budgets, stop flag.
 
 Every step draws a fresh batch: data points (resampled from the training set, or fresh draws from a
 sampler), times with log c*(t) uniform (= t ~ U[0, T] for the isotropic and reducing schedules, see
@@ -59,7 +59,7 @@ class TrainConfig:
     ema_half_life: float = 0.05
     warmup: float = 0.05           # fraction of the budget with a linear learning-rate warm-up
     lr_schedule: str = "cosine"    # "cosine" decay to 0 after warm-up, or "constant" (no schedule)
-    # Training times: "uniform" t ~ U[0, T] (MATH.md 5) or "log-noise" (log c*(t) uniform). For the
+    # Training times: "uniform" t ~ U[0, T] (docs/MATH.md 5) or "log-noise" (log c*(t) uniform). For the
     # isotropic and reducing families log c is linear in t, so both give the very same times (checked
     # bit for bit on every shipped model). They differ for the proportional family, whose noise grows
     # from gamma0 to ~lam within t ~ 1 and then slowly: uniform t spends little of the budget at small

@@ -1,4 +1,4 @@
-"""The pfODE flow: closed-form Gaussian oracle (MATH.md 6), the exact empirical flow, errors."""
+"""The pfODE flow: closed-form Gaussian oracle (docs/MATH.md 6), the exact empirical flow, errors."""
 
 import numpy as np
 import pytest
@@ -32,7 +32,7 @@ def gaussian_flow(family, dim, n=300, standardize=False):
 
 
 def closed_form_jacobian(sched):
-    """Diagonal flow map u(0) -> u(T) of the Gaussian flow (MATH.md section 6)."""
+    """Diagonal flow map u(0) -> u(T) of the Gaussian flow (docs/MATH.md section 6)."""
     lam, T = sched.eigenvalues, sched.t_max
     return sched.scale(T) / sched.scale(0.0) * np.sqrt((lam + sched.noise(T)) / (lam + sched.noise(0.0)))
 
@@ -163,7 +163,7 @@ def test_priors_for_dimensions_that_never_inflate(circles):
     U_emp = red.prior_samples(2000, seed=0, prior="empirical")
     encoded = red.encode_reference(seed=0)
     assert set(np.round(U_emp[:, 1], 12)) <= set(np.round(encoded[:, 1], 12))   # resampled encoded latents
-    # The empirical prior is the better one on a frozen dimension (MATH.md section 7).
+    # The empirical prior is the better one on a frozen dimension (docs/MATH.md section 7).
     gauss = energy_distance(red.decode(U[:1000]), X)
     emp = energy_distance(red.decode(U_emp[:1000]), X)
     assert emp < gauss

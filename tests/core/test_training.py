@@ -21,7 +21,7 @@ def circles():
 
 
 def _fixed_batch_loss(den: NetworkDenoiser, basis, schedule, n=20000, seed=5) -> float:
-    """Loss of MATH.md 5 on one large fixed batch of fresh circles data, t in [0, T/2] (where the data's
+    """Loss of docs/MATH.md 5 on one large fixed batch of fresh circles data, t in [0, T/2] (where the data's
     shape matters; at larger t every denoiser is nearly Gaussian and the loss nearly D)."""
     gen = torch.Generator().manual_seed(seed)
     y0 = torch.as_tensor(basis.to_eigen(quality.iid_draws("circles", n, 1, seed=9)[0]), dtype=torch.float32)
