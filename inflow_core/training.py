@@ -284,9 +284,7 @@ def _loop(Y, chunks, den, ema, module, optimizer, noise_table, config, device, w
             group["lr"] = lr
 
         if chunks is not None and steps_left_in_chunk == 0:
-            Y = next(chunks)
-            if Y.shape[1] != dim:
-                raise ValueError(f"The sampler returned D = {Y.shape[1]} points; the model has D = {dim}.")
+            Y = next(chunks)  # basis.to_eigen has already rejected a chunk with the wrong D
             steps_left_in_chunk = max(1, Y.shape[0] // batch)
         steps_left_in_chunk -= 1
         # The global batch, identical on every rank; each rank trains on its slice.
