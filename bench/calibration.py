@@ -79,12 +79,12 @@ def main() -> None:
     fresh, _ = ic.datasets.load("circles", n=2000, seed=1)
     if "shipped" in only:
         for family in ("isotropic", "reducing"):
-            path = ROOT / "assets" / "models" / f"circles_{family}.safetensors"
+            path = ic.resources.asset_path("models", f"circles_{family}.safetensors")
             if path.exists():
                 rows.append(report(f"shipped circles model ({family})", ic.load_flow(str(path)), args.n_test,
                                    data=fresh))
             else:
-                print(f"\n(no shipped model at {path.relative_to(ROOT)})")
+                print(f"\n(no shipped model at {path})")
     if "circles" in only:
         for family in ("isotropic", "reducing"):
             rows.append(report(f"exact empirical circles flow ({family})", circles(family),

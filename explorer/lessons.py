@@ -18,7 +18,7 @@ import inflow_core as ic
 from explorer import state
 from explorer.navigation import PAGES
 
-LESSON_FILE = Path(__file__).resolve().parent.parent / "assets" / "lessons.json"
+LESSON_FILE: Path = ic.resources.asset_path("lessons.json")
 # Session groups a step may preset (merged over what is there), and the schedule fields it may set.
 SETTING_GROUPS = ("view", "cal")
 SCHEDULE_FIELDS = ("family", "dims_to_keep", "inflation_gap")
