@@ -72,6 +72,7 @@ def _cli_train(prefix: list[str], out: Path) -> np.ndarray:
     return np.loadtxt(out / "h.csv", delimiter=",", skiprows=1)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("torchrun") is None, reason="torchrun not installed")
 def test_torchrun_gloo_matches_one_process(tmp_path):
     # ~10 s. Every rank draws the same global batch from the same seed and trains on its half, and DDP
