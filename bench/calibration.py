@@ -1,4 +1,4 @@
-"""Coverage tables (MATH.md section 9) for exact and learned flows: the figures of issue 5.
+"""Coverage tables (docs/MATH.md section 9) for exact and learned flows: the figures of issue 5.
 
     python bench/calibration.py [--n-test 20000] [--circles-n-test 5000]
                                 [--only gaussian2d,gaussian3d,shipped,circles,coarse]
@@ -79,12 +79,12 @@ def main() -> None:
     fresh, _ = ic.datasets.load("circles", n=2000, seed=1)
     if "shipped" in only:
         for family in ("isotropic", "reducing"):
-            path = ROOT / "assets" / "models" / f"circles_{family}.safetensors"
+            path = ic.resources.asset_path("models", f"circles_{family}.safetensors")
             if path.exists():
                 rows.append(report(f"shipped circles model ({family})", ic.load_flow(str(path)), args.n_test,
                                    data=fresh))
             else:
-                print(f"\n(no shipped model at {path.relative_to(ROOT)})")
+                print(f"\n(no shipped model at {path})")
     if "circles" in only:
         for family in ("isotropic", "reducing"):
             rows.append(report(f"exact empirical circles flow ({family})", circles(family),

@@ -12,8 +12,10 @@ round trip (max error, NFE); the 20-second budget spent with the released recipe
 (Adam lr 1e-5, batch 8192, constant rate) on the same network as the baseline, and the ratio of the
 two; a 20,000-point comparison with one fixed latent draw (20 s model vs exact flow); the learned
 field's distance to the exact one along trajectories; and circles reduced to 1 dimension (Gaussian
-and empirical priors, each against the exact flow under the same prior). Timings depend on the load
-of this shared machine: the load average is printed at the start and the end.
+and empirical priors, each against the exact flow under the same prior). First, how fast a run stops
+when its stop flag is set (the app's Stop button), next to the time of one training step measured in
+the same run. Timings depend on the load of this shared machine: the load average is printed at the
+start and the end.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import statistics
 import sys
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,10 +46,10 @@ def _load() -> str:
     return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def _train(X, basis, schedule, seconds, device, **overrides):
+def _train(X, basis, schedule, seconds, device, stop_event=None, **overrides):
     cfg = TrainConfig(**{"seconds": seconds, "seed": SEED, "device": device, **overrides})
     return train(X, basis, schedule, cfg, data_info={"dataset": DATASET, "n": N, "seed": SEED},
-                 sampler=quality.fresh_sampler(DATASET, SEED))
+                 sampler=quality.fresh_sampler(DATASET, SEED), stop_event=stop_event)
 
 
 def main() -> None:
@@ -62,6 +66,7 @@ def main() -> None:
     basis = ic.EigenBasis.fit(X)
     iso = ic.Schedule.isotropic(basis.eigenvalues)
     held = quality.iid_draws(DATASET, N, 1, seed=77)[0]
+    _stop_latency(X, basis, iso, args.device, args.batch_size)
 
     floor = quality.iid_floor(DATASET, N)
     print(f"iid floor (2,000 vs 2,000, mean of 10 pairs): {floor:.3e}")
@@ -111,6 +116,33 @@ def main() -> None:
     print(f"  round trip max {rt['max_error']:.1e} (NFE {rt['nfe_encode']}/{rt['nfe_decode']}, "
           f"{rt['solver']})")
     print(f"# done {datetime.now(UTC):%H:%M} UTC; {_load()}")
+
+
+def _stop_latency(X, basis, schedule, device, batch_size, repeats=3) -> None:
+    """Seconds from setting the stop flag (from another thread, as the app does) to train() returning,
+    against the time of one step of the same network: a prompt stop costs about one step."""
+    steps = 100
+    timed = _train(X, basis, schedule, None, device, steps=steps, batch_size=batch_size)
+    step_s = timed.seconds / steps
+    latencies = []
+    for _ in range(repeats):
+        stop, done = threading.Event(), {}
+
+        def run(stop=stop, done=done):
+            _train(X, basis, schedule, 600, device, batch_size=batch_size, stop_event=stop)
+            done["at"] = time.perf_counter()
+
+        worker = threading.Thread(target=run)
+        worker.start()
+        time.sleep(1.0)
+        stop.set()
+        asked = time.perf_counter()
+        worker.join()
+        latencies.append(done["at"] - asked)
+    print(f"stop latency (default network, batch {batch_size}, {repeats} runs): median "
+          f"{statistics.median(latencies) * 1e3:.0f} ms, max {max(latencies) * 1e3:.0f} ms; "
+          f"one training step {step_s * 1e3:.1f} ms ({steps} steps in {timed.seconds:.2f} s); {_load()}",
+          flush=True)
 
 
 def _row(label, res, floor, held) -> float:

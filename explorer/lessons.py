@@ -19,7 +19,7 @@ import inflow_core as ic
 from explorer import adapters, jobs, state
 from explorer.navigation import PAGES, page_defaults
 
-LESSON_FILE = Path(__file__).resolve().parent.parent / "assets" / "lessons.json"
+LESSON_FILE: Path = ic.resources.asset_path("lessons.json")
 # The schedule fields a step may set; its "settings" preset pages' own settings, by page url name.
 SCHEDULE_FIELDS = ("family", "dims_to_keep", "inflation_gap")
 _KEY = re.compile(r"[A-Za-z0-9_.]+")

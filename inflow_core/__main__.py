@@ -18,9 +18,11 @@ import torch.distributed as dist
 
 from . import datasets, quality
 from .basis import EigenBasis
-from .checkpoints import load_flow, save_flow
+from .checkpoints import load_flow, save_flow, shipped_models
 from .schedules import FAMILIES, Schedule
 from .training import DEVICES, TrainConfig, TrainingDiverged, resolve_device, train
+
+MODEL_HELP = "a .safetensors file, or the name of a shipped model (e.g. circles_isotropic)"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,14 +65,14 @@ def _parser() -> argparse.ArgumentParser:
     t.set_defaults(run=_train)
 
     s = sub.add_parser("sample", help="generate data-space samples from a saved model")
-    s.add_argument("--model", type=Path, required=True)
+    s.add_argument("--model", required=True, help=MODEL_HELP)
     s.add_argument("--n", type=int, default=2000)
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--out", type=Path, required=True, help=".csv or .npy")
     s.set_defaults(run=_sample)
 
     e = sub.add_parser("encode", help="map data (.csv/.npy) to latent flow coordinates")
-    e.add_argument("--model", type=Path, required=True)
+    e.add_argument("--model", required=True, help=MODEL_HELP)
     e.add_argument("--data", type=Path, required=True)
     e.add_argument("--out", type=Path, required=True, help=".csv or .npy")
     e.set_defaults(run=_encode)
@@ -151,15 +153,26 @@ class _ProgressBar:
         self.bar.close()
 
 
+def _model(name_or_path: str):
+    """Load a model file, or a shipped model by name (e.g. circles_isotropic) when no such file exists."""
+    if Path(name_or_path).is_file():
+        return load_flow(name_or_path)
+    shipped = {m["name"]: m["path"] for m in shipped_models()}
+    if name_or_path in shipped:
+        return load_flow(shipped[name_or_path])
+    raise ValueError(f"No model file {name_or_path!r} and no shipped model of that name; shipped models: "
+                     f"{', '.join(shipped) or 'none installed'}.")
+
+
 def _sample(args) -> int:
-    flow = load_flow(args.model)
+    flow = _model(args.model)
     _write(args.out, flow.sample(args.n, seed=args.seed))
     print(f"wrote {args.n} samples to {args.out} ({flow.last_stats.describe()})")
     return 0
 
 
 def _encode(args) -> int:
-    flow = load_flow(args.model)
+    flow = _model(args.model)
     X = datasets.load_table(args.data.read_bytes(), args.data.name).X
     _write(args.out, flow.encode(X))
     print(f"wrote {len(X)} latent points to {args.out} ({flow.last_stats.describe()})")

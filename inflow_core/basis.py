@@ -1,4 +1,4 @@
-"""The eigenbasis every schedule is diagonal in (MATH.md section 1)."""
+"""The eigenbasis every schedule is diagonal in (docs/MATH.md section 1)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Coverage (calibration) experiment of MATH.md section 9: does a latent credible region stay calibrated?
+"""Coverage (calibration) experiment of docs/MATH.md section 9: does a latent credible region stay calibrated?
 
 Test points are drawn from the latent N(0, diag(v(T))); the boundaries are Mahalanobis spheres
 |u / sqrt(v(T))| = r. Test points and boundary points are integrated to data space (generation)

@@ -21,6 +21,7 @@ from safetensors.torch import save as st_save
 from .basis import EigenBasis
 from .flow import InflationaryFlow
 from .networks import ARCHITECTURE, N_FREQ, NetworkDenoiser
+from .resources import asset_path
 from .schedules import Schedule
 
 FORMAT = "inflow-flow"
@@ -29,7 +30,7 @@ MAX_BYTES = 64 * 1024 * 1024     # far above any model this app trains (~0.3 MB 
 MAX_HEADER_BYTES = 1024 * 1024
 MAX_DIM = 4096
 BASIS_KEYS = ("mean", "vectors", "eigenvalues", "offset", "scale")
-ASSETS = Path(__file__).resolve().parent.parent / "assets" / "models"
+ASSETS = asset_path("models")
 
 
 def to_bytes(flow: InflationaryFlow, card: dict | None = None) -> bytes:

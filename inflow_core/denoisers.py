@@ -1,4 +1,4 @@
-"""Denoisers Den(y, t) = E[y_0 | y_t = y] behind one call signature (MATH.md section 5).
+"""Denoisers Den(y, t) = E[y_0 | y_t = y] behind one call signature (docs/MATH.md section 5).
 
 Every denoiser is a callable ``den(y, t, noise) -> (N, D)`` tensor, where ``y`` is an (N, D)
 tensor of unscaled eigen-coordinates, ``t`` a float and ``noise`` the (D,) tensor c(t) of the

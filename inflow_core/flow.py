@@ -1,4 +1,4 @@
-"""The probability-flow ODE of an inflationary flow and its integration (MATH.md sections 3 and 7).
+"""The probability-flow ODE of an inflationary flow and its integration (docs/MATH.md sections 3 and 7).
 
 State: flow coordinates u = A(t) * y (N, D). Field, per dimension,
 
@@ -233,7 +233,7 @@ class InflationaryFlow:
     # ----------------------------------------------------------------- generation
     def prior_samples(self, n: int, seed: int = 0, prior: str = "gaussian", eps: float | None = None,
                       reference=None, **solver) -> np.ndarray:
-        """Latent draws u(T) for generation (MATH.md section 7).
+        """Latent draws u(T) for generation (docs/MATH.md section 7).
 
         Kept dimensions always come from N(0, v(T)). Compressed dimensions come from
         * ``prior="gaussian"``: N(0, v_i(T)), or N(0, eps) when ``eps`` is given (the released code's

@@ -1,9 +1,9 @@
 """Geometry for uncertainty pictures and coverage counts: ellipses, ellipsoids, polygons, meshes.
 
 Numpy (torch only to speed up the mesh inside test). Ellipses and ellipsoids are drawn at a
-confidence level through the chi-square quantile (MATH.md section 8); inside tests are exact for
+confidence level through the chi-square quantile (docs/MATH.md section 8); inside tests are exact for
 polygons (even-odd rule) and for closed triangle meshes (winding number from solid angles), so
-coverage counts measure the flow, not the geometry (MATH.md section 9).
+coverage counts measure the flow, not the geometry (docs/MATH.md section 9).
 """
 
 from __future__ import annotations

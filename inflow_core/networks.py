@@ -1,4 +1,4 @@
-"""The learned denoiser: a small residual MLP inside EDM-style per-dimension preconditioning (MATH.md 5).
+"""The learned denoiser: a small residual MLP inside EDM-style per-dimension preconditioning (docs/MATH.md 5).
 
 With ``sd = lam_i`` (data variance of eigen-dimension i) and ``sn = c_i(t)`` (its noise variance):
 
@@ -24,7 +24,7 @@ N_FREQ = 8
 
 
 def preconditioning(lam: torch.Tensor, noise: torch.Tensor) -> tuple[torch.Tensor, ...]:
-    """(c_in, c_skip, c_out) of MATH.md section 5 for data variances ``lam`` and noise variances ``noise``."""
+    """(c_in, c_skip, c_out) of docs/MATH.md 5 for data variances ``lam`` and noise variances ``noise``."""
     total = lam + noise
     return total.rsqrt(), lam / total, (lam * noise / total).sqrt()
 
@@ -101,7 +101,7 @@ class NetworkDenoiser(nn.Module):
         return (c_skip * yy + c_out * self.net(c_in * yy, s)).to(y.dtype)
 
     def loss(self, y0: torch.Tensor, eps: torch.Tensor, t: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
-        """MATH.md 5: mean over the batch of sum_i ((Den_i(y0 + n, t) - y0_i) / c_out_i)^2, n ~ N(0, C(t)).
+        """docs/MATH.md 5: batch mean of sum_i ((Den_i(y0 + n, t) - y0_i) / c_out_i)^2, n ~ N(0, C(t)).
 
         ``eps`` is standard normal (N, D) (n = sqrt(C) eps), ``t`` is (N,), ``noise`` the per-sample
         variances (N, D). Written as the equivalent regression of F on its unit-variance target.

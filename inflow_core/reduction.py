@@ -3,7 +3,7 @@ UMAP, with neighbourhood-preservation scores and a suggested number of dimension
 
 Conventions. A reducing flow keeps the top-d eigen-dimensions (``schedule.kept``); its *latent* is the
 kept flow coordinates u(T). *Reconstruction through d dimensions* encodes, sets the compressed latent
-coordinates to 0 (their prior mean, MATH.md section 7: generation draws u(T) ~ N(0, diag(v(T)))) and
+coordinates to 0 (their prior mean, docs/MATH.md section 7: generation draws u(T) ~ N(0, diag(v(T)))) and
 decodes. The PCA baseline with the same d projects on the top-d axes of the same eigenbasis (same
 preprocessing), so the two differ only in what the flow does beyond the linear projection.
 """

@@ -1,4 +1,4 @@
-"""Noise and scale schedules of inflationary flows (MATH.md section 4), diagonal in the eigenbasis.
+"""Noise and scale schedules of inflationary flows (docs/MATH.md section 4), diagonal in the eigenbasis.
 
 Every schedule is one formula family evaluated per eigen-dimension i:
 
@@ -147,7 +147,7 @@ class Schedule:
         return self.growth <= 0
 
     def auto_t_max(self) -> float:
-        """Smallest T at which the fastest-inflating noise reaches kappa * lam_star (MATH.md 4)."""
+        """Smallest T at which the fastest-inflating noise reaches kappa * lam_star (docs/MATH.md 4)."""
         lam_star = self.lam_star
         if self.family == "proportional":
             return float(np.log((1 + self.kappa) * lam_star / (lam_star + self.gamma0)) / self.rho)
@@ -200,7 +200,7 @@ class Schedule:
 
     # ----------------------------------------------------------------- marginals
     def marginal_variance(self, t) -> np.ndarray:
-        """v_i(t) = A_i(t)^2 (lam_i + c_i(t)): exact variance of the flowing particles (MATH.md 2)."""
+        """v_i(t) = A_i(t)^2 (lam_i + c_i(t)): exact variance of the flowing particles (docs/MATH.md 2)."""
         return self.scale(t) ** 2 * (self.eigenvalues + self.noise(t))
 
     def latent_variance(self) -> np.ndarray:

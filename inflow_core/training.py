@@ -1,4 +1,4 @@
-"""Training the learned denoiser (MATH.md section 5): fresh noisy batches, AdamW, EMA, budgets, stop flag.
+"""Training the learned denoiser (docs/MATH.md 5): fresh noisy batches, AdamW, EMA, budgets, stop flag.
 
 Every step draws a fresh batch: data points (resampled from the training set, or fresh draws from a
 sampler), times with log c*(t) uniform (= t ~ U[0, T] for the isotropic and reducing schedules, see
@@ -59,7 +59,7 @@ class TrainConfig:
     ema_half_life: float = 0.05
     warmup: float = 0.05           # fraction of the budget with a linear learning-rate warm-up
     lr_schedule: str = "cosine"    # "cosine" decay to 0 after warm-up, or "constant" (no schedule)
-    # Training times: "uniform" t ~ U[0, T] (MATH.md 5) or "log-noise" (log c*(t) uniform). For the
+    # Training times: "uniform" t ~ U[0, T] (docs/MATH.md 5) or "log-noise" (log c*(t) uniform). For the
     # isotropic and reducing families log c is linear in t, so both give the very same times (checked
     # bit for bit on every shipped model). They differ for the proportional family, whose noise grows
     # from gamma0 to ~lam within t ~ 1 and then slowly: uniform t spends little of the budget at small
@@ -282,9 +282,7 @@ def _loop(Y, chunks, den, ema, module, optimizer, noise_table, config, device, w
             group["lr"] = lr
 
         if chunks is not None and steps_left_in_chunk == 0:
-            Y = next(chunks)
-            if Y.shape[1] != dim:
-                raise ValueError(f"The sampler returned D = {Y.shape[1]} points; the model has D = {dim}.")
+            Y = next(chunks)  # basis.to_eigen has already rejected a chunk with the wrong D
             steps_left_in_chunk = max(1, Y.shape[0] // batch)
         steps_left_in_chunk -= 1
         # The global batch, identical on every rank; each rank trains on its slice.

@@ -1,4 +1,4 @@
-"""Carry Gaussian uncertainty through an inflationary flow (MATH.md section 8).
+"""Carry Gaussian uncertainty through an inflationary flow (docs/MATH.md section 8).
 
 ``propagate(flow, x0, cov)`` maps N(x0, S) from data space to the latent (``direction="to_latent"``)
 or a latent N(u, S) back to data space (``"to_data"``), either

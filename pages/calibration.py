@@ -1,4 +1,4 @@
-"""Calibration page: the coverage experiment of MATH.md section 9, run in the background with Cancel."""
+"""Calibration page: the coverage experiment of docs/MATH.md section 9, run in the background with Cancel."""
 
 from __future__ import annotations
 

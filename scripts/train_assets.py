@@ -51,7 +51,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument("--only", nargs="*", default=None, help="names like circles_isotropic")
-    parser.add_argument("--out", type=Path, default=ROOT / "assets" / "models")
+    parser.add_argument("--out", type=Path, default=ic.resources.asset_path("models"))
     args = parser.parse_args()
     torch.set_num_threads(1)  # small problems on a shared 2-core machine: see TrainConfig.threads
     args.out.mkdir(parents=True, exist_ok=True)

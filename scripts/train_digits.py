@@ -67,7 +67,7 @@ def main() -> None:
     parser.add_argument("--dims", type=int, nargs="+", default=[2, 10])
     parser.add_argument("--steps", type=int, default=STEPS)
     parser.add_argument("--width", type=int, default=WIDTH)
-    parser.add_argument("--out", type=Path, default=ROOT / "assets" / "models")
+    parser.add_argument("--out", type=Path, default=ic.resources.asset_path("models"))
     args = parser.parse_args()
     torch.set_num_threads(1)  # small problems on a shared 2-core machine: see TrainConfig.threads
     args.out.mkdir(parents=True, exist_ok=True)

@@ -13,7 +13,7 @@ def loss_curve(history: list[tuple[int, float]], start_loss: float | None = None
     """Training loss against step (log scale), raw and smoothed (exponential moving average).
 
     ``start_loss``: the loss of the untrained network, which is the Gaussian (PCA) denoiser and scores
-    exactly D whatever the data (MATH.md 5); drawn as a dashed line, so the curve shows what training
+    exactly D whatever the data (docs/MATH.md 5); drawn as a dashed line, so the curve shows what training
     gained beyond the linear model."""
     steps = np.array([h[0] for h in history], dtype=float)
     losses = np.array([h[1] for h in history], dtype=float)

@@ -1,4 +1,4 @@
-"""Coverage experiment (MATH.md section 9) on flows whose answer is known."""
+"""Coverage experiment (docs/MATH.md section 9) on flows whose answer is known."""
 
 import threading
 

@@ -53,6 +53,16 @@ def test_user_errors_exit_with_a_message(tmp_path, capsys):
     assert "error:" in capsys.readouterr().err
 
 
+def test_sample_takes_a_shipped_model_by_name(tmp_path, capsys):
+    out = tmp_path / "s.npy"
+    assert main(["sample", "--model", "circles_isotropic", "--n", "20", "--out", str(out)]) == 0
+    samples = np.load(out)
+    assert samples.shape == (20, 2) and np.isfinite(samples).all()
+    assert main(["sample", "--model", "circles_isotropc", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "no shipped model" in err and "circles_isotropic" in err and "digits_reducing2" in err
+
+
 def _cli_train(prefix: list[str], out: Path) -> np.ndarray:
     env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
     cmd = prefix + ["-m", "inflow_core", "train", "--dataset", "circles", "--steps", "30", "--seed", "1",
@@ -62,6 +72,7 @@ def _cli_train(prefix: list[str], out: Path) -> np.ndarray:
     return np.loadtxt(out / "h.csv", delimiter=",", skiprows=1)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("torchrun") is None, reason="torchrun not installed")
 def test_torchrun_gloo_matches_one_process(tmp_path):
     # ~10 s. Every rank draws the same global batch from the same seed and trains on its half, and DDP

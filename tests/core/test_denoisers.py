@@ -1,4 +1,4 @@
-"""Exact denoisers against their definitions (MATH.md section 5)."""
+"""Exact denoisers against their definitions (docs/MATH.md section 5)."""
 
 import numpy as np
 import pytest

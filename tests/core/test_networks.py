@@ -1,4 +1,4 @@
-"""The learned denoiser's preconditioning (MATH.md section 5) and call signature."""
+"""The learned denoiser's preconditioning (docs/MATH.md section 5) and call signature."""
 
 import numpy as np
 import pytest
@@ -58,7 +58,7 @@ def test_call_signature_and_attributes():
 
 def test_loss_at_initialisation_is_dimension_for_any_data():
     # With F = 0 the regression target has unit variance per dimension whatever the data (it depends
-    # only on second moments), so the initial loss is D: a check of the loss weighting of MATH.md 5.
+    # only on second moments), so the initial loss is D: a check of the loss weighting of docs/MATH.md 5.
     X, _ = ic.datasets.load("circles", n=20000, seed=1)
     basis = ic.EigenBasis.fit(X)
     den = NetworkDenoiser(basis.eigenvalues, t_max=10.0, width=16, depth=1)

@@ -39,7 +39,7 @@ def test_gaussian_flow_latent_and_reconstruction_match_closed_forms(gaussian_flo
     X, flow = gaussian_flow
     sched, keep = flow.schedule, reduction.kept_dims(flow)
     assert keep.tolist() == [0, 1]
-    # MATH.md section 6: u_i(T) = J_ii u_i(0), J_ii = A_i(T)/A_i(0) sqrt((lam_i + c_i(T)) / (lam_i + c_i(0))).
+    # docs/MATH.md 6: u_i(T) = J_ii u_i(0), J_ii = A_i(T)/A_i(0) sqrt((lam_i + c_i(T)) / (lam_i + c_i(0))).
     lam, T = flow.basis.eigenvalues, sched.t_max
     jac = sched.scale(T) / sched.scale(0.0) * np.sqrt((lam + sched.noise(T)) / (lam + sched.noise(0.0)))
     Z = reduction.latent(flow, X[:50])

@@ -1,4 +1,4 @@
-"""Schedules against MATH.md section 4: end times, rates, marginals, validation."""
+"""Schedules against docs/MATH.md section 4: end times, rates, marginals, validation."""
 
 import numpy as np
 import pytest

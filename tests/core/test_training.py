@@ -1,7 +1,6 @@
 """Training loop: learning, reproducibility, stop flag, divergence guard, progress, devices."""
 
 import threading
-import time
 
 import numpy as np
 import pytest
@@ -21,7 +20,7 @@ def circles():
 
 
 def _fixed_batch_loss(den: NetworkDenoiser, basis, schedule, n=20000, seed=5) -> float:
-    """Loss of MATH.md 5 on one large fixed batch of fresh circles data, t in [0, T/2] (where the data's
+    """Loss of docs/MATH.md 5 on one large fixed batch of fresh circles data, t in [0, T/2] (where the data's
     shape matters; at larger t every denoiser is nearly Gaussian and the loss nearly D)."""
     gen = torch.Generator().manual_seed(seed)
     y0 = torch.as_tensor(basis.to_eigen(quality.iid_draws("circles", n, 1, seed=9)[0]), dtype=torch.float32)
@@ -57,25 +56,18 @@ def test_same_seed_same_run(circles):
     assert c.history != a.history
 
 
-def test_stop_event_ends_training_within_a_second(circles):
+def test_stop_event_ends_training_after_the_current_step(circles):
+    # How fast that is in seconds is a benchmark figure (bench/train_quality.py prints the stop latency).
     X, basis, sched = circles
-    stop, out = threading.Event(), {}
+    stop, asked_at = threading.Event(), []
 
-    def run():
-        out["result"] = train(X, basis, sched, TrainConfig(seconds=60, width=32, depth=2, device="cpu"),
-                              stop_event=stop)
-        out["returned"] = time.perf_counter()
+    def progress(p: Progress) -> None:
+        asked_at.append(p.step)
+        stop.set()
 
-    worker = threading.Thread(target=run)
-    worker.start()
-    time.sleep(1.0)
-    stop.set()
-    asked = time.perf_counter()
-    worker.join(timeout=10)
-    assert not worker.is_alive()
-    assert out["returned"] - asked < 1.0
-    res = out["result"]
-    assert res.stopped and res.seconds < 10 and res.history
+    res = train(X, basis, sched, TrainConfig(seconds=600, width=32, depth=2, device="cpu"), progress=progress,
+                stop_event=stop)
+    assert res.stopped and res.history[-1][0] == asked_at[0]  # not one step more, and long before 600 s
     Z = res.flow.sample(50, seed=0)  # the EMA model is usable
     assert np.isfinite(Z).all()
 

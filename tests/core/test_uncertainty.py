@@ -1,4 +1,4 @@
-"""Uncertainty propagation against the closed-form Gaussian flow (MATH.md sections 6 and 8)."""
+"""Uncertainty propagation against the closed-form Gaussian flow (docs/MATH.md sections 6 and 8)."""
 
 import numpy as np
 import pytest
@@ -19,7 +19,7 @@ def gaussian_flow(family: str, dim: int = 3):
 
 
 def closed_form_jacobian(flow) -> np.ndarray:
-    """du(T)/dx = J_flow diag(A(0)) W^T diag(1/sigma) with J_flow from MATH.md section 6."""
+    """du(T)/dx = J_flow diag(A(0)) W^T diag(1/sigma) with J_flow from docs/MATH.md section 6."""
     s, lam, t_end = flow.schedule, flow.basis.eigenvalues, flow.schedule.t_max
     j_flow = s.scale(t_end) / s.scale(0.0) * np.sqrt((lam + s.noise(t_end)) / (lam + s.noise(0.0)))
     return (j_flow * s.scale(0.0))[:, None] * flow.basis.linear_map()
