@@ -4,11 +4,13 @@ coarse Euler solver, shows progress, and draws the reliability plot, the table a
 import json
 from pathlib import Path
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
 
+@pytest.mark.slow
 def test_coverage_run_and_figures(wait_for_coverage):
     at = AppTest.from_file(APP, default_timeout=240)
     at.query_params.update({"n": "300"})

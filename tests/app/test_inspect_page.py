@@ -71,6 +71,7 @@ def held_out_digits() -> np.ndarray:
     return X[reduction.holdout_split(len(X), 1200, seed=0)[1]]
 
 
+@pytest.mark.slow
 def test_shipped_digits_model_with_mocked_umap(monkeypatch):
     calls = []
 
@@ -182,6 +183,7 @@ def test_real_umap_on_500_digits():
     assert bars["UMAP"][2] > 0.8                              # neighbours share the label
 
 
+@pytest.mark.slow
 def test_uploaded_csv_with_a_network_trained_on_the_train_page():
     # The whole own-data path: upload, take the suggested d, train in the background, inspect the model.
     at, X = upload_20d()

@@ -107,6 +107,7 @@ def test_digits_dimension_picker_and_results_survive_page_switch():
     assert at.session_state["session"].data.dataset == "digits"
 
 
+@pytest.mark.slow
 def test_initial_noise_makes_the_exact_flow_follow_the_predicted_spread():
     """Digits under the exact flow: bare data points stay far below the predicted latent variance on the
     kept dimensions; draws from the t = 0 distribution (data + c(0) noise) follow it."""
