@@ -310,6 +310,23 @@ def start_training(X, basis, schedule, config, data_info: dict, data_title: str,
     return job
 
 
+def start_sbc(flow, mixture, replicates: int, n: int, noise: float, solver: dict) -> Job:
+    """Simulation-based calibration (``inference.sbc``) in the queue, with progress and Cancel."""
+    from inflow_core import inference
+
+    def work(job: Job):
+        solver_options = dict(solver)
+        method = solver_options.pop("method", None)
+        try:
+            return inference.sbc(flow, mixture, replicates=replicates, n=n, obs_noise=noise,
+                                 progress=job.report, stop=job.stop_event, solver_method=method,
+                                 **solver_options)
+        except inference.Cancelled:
+            raise Cancelled from None
+
+    return runner().submit("sbc", "Simulation-based calibration", work, session_id())
+
+
 def start_coverage(flows: dict, n_test: int, n_boundary: int, data) -> Job:
     """The coverage experiment (``calibration.coverage_experiment``) for each named flow in turn; Cancel
     keeps the flows that finished (``job.detail`` holds them as they come)."""

@@ -15,7 +15,7 @@ APP = str(Path(__file__).resolve().parents[2] / "app.py")
 STEPS = lessons.lesson().steps
 # The button each page's step tells the teacher to press ("Do: Press **...**"), by page.
 ACTION = {"flow": "compute_flow", "uncertainty": "unc_run", "calibration": "cal_run",
-          "inspect": "insp_encode"}
+          "inspect": "insp_encode", "inference": "inf_simulate"}
 
 
 def clean(at: AppTest) -> None:
@@ -71,13 +71,13 @@ def test_home_lists_the_steps_and_a_button_sets_one_up():
     at = AppTest.from_file(APP, default_timeout=120).run()
     clean(at)
     keys = [b.key for b in at.button if b.key and b.key.startswith("lesson_start_")]
-    assert len(keys) == len(STEPS) == 7
+    assert len(keys) == len(STEPS) == 8
     at.button(key="lesson_start_2").click().run()  # step 3: circles reduced to one dimension
     clean(at)
     assert at.title[0].value == "Flow"
     sched = at.session_state["session"].sched
     assert sched.family == "reducing" and sched.dims_to_keep == 1
-    assert banner_text(at).startswith("**Lesson, step 3 of 7")
+    assert banner_text(at).startswith("**Lesson, step 3 of 8")
 
 
 def test_banner_moves_between_steps_and_ends():

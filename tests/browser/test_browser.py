@@ -105,7 +105,7 @@ def test_lesson_link_banner_and_next_step(page, app_url, artifacts):
     # A slide's link opens step 3 in a fresh session: circles reduced to one dimension, on the Flow page.
     open_page(page, f"{app_url}/?lesson=3&page=flow", "Flow")
     banner = page.locator(".st-key-lesson_banner")
-    assert "Lesson, step 3 of 7: One direction survives" in banner.inner_text()
+    assert "Lesson, step 3 of 8: One direction survives" in banner.inner_text()
     page.get_by_role("button", name="Compute the flow").click()
     page.get_by_text("field evaluations").first.wait_for(timeout=120_000)
     settle(page)
@@ -120,6 +120,6 @@ def test_lesson_link_banner_and_next_step(page, app_url, artifacts):
     banner.get_by_role("button", name="Next step →").click()
     page.get_by_role("heading", name="Schedule", exact=True).first.wait_for(timeout=60_000)
     settle(page)
-    assert "step 4 of 7: The schedule behind it" in page.locator(".st-key-lesson_banner").inner_text()
+    assert "step 4 of 8: The schedule behind it" in page.locator(".st-key-lesson_banner").inner_text()
     assert "reducing" in page.url and "page=schedule" in page.url
     assert_no_exception(page)

@@ -25,4 +25,4 @@ def test_deep_link_is_the_first_request_of_a_fresh_server(page, fresh_app_url, a
 def test_lesson_link_is_the_first_request_of_a_fresh_server(page, fresh_app_url):
     open_page(page, f"{fresh_app_url}/?lesson=4", "Schedule")
     assert_no_exception(page)
-    assert "step 4 of 7" in page.locator(".st-key-lesson_banner").inner_text()
+    assert "step 4 of 8" in page.locator(".st-key-lesson_banner").inner_text()
