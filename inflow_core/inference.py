@@ -27,6 +27,7 @@ from .uncertainty import as_covariances, propagate
 from .validation import as_points, check_positive_int
 
 METHODS = ("gibbs", "hmc", "grid")
+PAPER_WEIGHTS = (0.5, 0.25, 0.25)
 WEIGHT_TOLERANCE = 1e-6
 # Gibbs starts from the EM estimate of the posterior mode and discards this many sweeps.
 GIBBS_BURN_IN = 100
@@ -69,11 +70,9 @@ class LatentMixture:
 
     @classmethod
     def paper_preset(cls) -> LatentMixture:
-        """The paper's 2-D demo: a broad component and two thin ones, crossed (use weights 0.5/0.25/0.25)."""
+        """The paper's 2-D demo: a broad component and two thin ones, crossed (weights: PAPER_WEIGHTS)."""
         return cls(means=[[0.0, 0.0], [-0.05, 0.0], [0.05, 0.0]],
                    sds=[[0.75, 0.75], [0.1, 1.0], [1.0, 0.1]])
-
-    PAPER_WEIGHTS = (0.5, 0.25, 0.25)
 
     @property
     def n_components(self) -> int:
@@ -89,7 +88,7 @@ class LatentMixture:
         if w.shape != (self.n_components,):
             raise ValueError(f"Give {self.n_components} weights, one per component; got shape {w.shape}.")
         if not np.all(np.isfinite(w)) or np.any(w < 0) or abs(w.sum() - 1) > WEIGHT_TOLERANCE:
-            raise ValueError(f"Weights must be non-negative and sum to 1 (e.g. {self.PAPER_WEIGHTS} for "
+            raise ValueError(f"Weights must be non-negative and sum to 1 (e.g. {PAPER_WEIGHTS} for "
                              f"3 components); got {tuple(np.round(w, 6))} (sum {w.sum():.6g}).")
         return w
 
@@ -297,12 +296,14 @@ def _gibbs(log_lik, alpha, draws, thin, rng, count_scale=1.0) -> np.ndarray:
     lik = _stable_likelihood(log_lik)
     batch, n, k = lik.shape
     w = _em_mode(lik, alpha)
+    lik_t = np.ascontiguousarray(lik.transpose(0, 2, 1))          # (B, K, N): sums over K run fast
+    offsets = k * np.arange(batch)[:, None]
     out = np.empty((batch, draws, k))
     for sweep in range(GIBBS_BURN_IN + draws * thin):
-        cum = np.cumsum(lik * w[:, None, :], axis=2)
-        pick = rng.random((batch, n)) * cum[..., -1]
-        labels = (pick[..., None] > cum[..., :-1]).sum(axis=2)
-        counts = (labels[..., None] == np.arange(k)).sum(axis=1)
+        cum = np.cumsum(lik_t * w[:, :, None], axis=1)
+        pick = rng.random((batch, n)) * cum[:, -1]
+        labels = (pick[:, None, :] > cum[:, :-1]).sum(axis=1)
+        counts = np.bincount((labels + offsets).ravel(), minlength=batch * k).reshape(batch, k)
         gammas = rng.standard_gamma(alpha + count_scale * counts)
         w = gammas / gammas.sum(axis=1, keepdims=True)
         kept = sweep - GIBBS_BURN_IN
