@@ -252,9 +252,11 @@ def _check_method(method: str, mixture: LatentMixture) -> str:
 
 
 def _check_alpha(prior_alpha, k: int) -> np.ndarray:
-    alpha = np.broadcast_to(np.asarray(prior_alpha, dtype=np.float64), (k,)).copy() \
-        if np.ndim(prior_alpha) == 0 or np.shape(prior_alpha) == (k,) else None
-    if alpha is None or not np.all(np.isfinite(alpha)) or np.any(alpha <= 0):
+    """Dirichlet concentrations (K,) from one number or K numbers."""
+    alpha = np.asarray(prior_alpha, dtype=np.float64)
+    if alpha.ndim == 0:
+        alpha = np.full(k, float(alpha))
+    if alpha.shape != (k,) or not np.all(np.isfinite(alpha)) or np.any(alpha <= 0):
         raise ValueError(f"prior_alpha must be a positive number or {k} positive numbers (1 = uniform on the "
                          f"simplex); got {prior_alpha!r}.")
     return alpha

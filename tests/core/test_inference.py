@@ -96,6 +96,20 @@ def test_samplers_agree_with_the_grid_oracle(gaussian_flow, true_latents):
         assert stats.ks_2samp(gibbs.draws[::5, k], hmc.draws[:, k]).pvalue > 0.01
 
 
+def test_convergence_diagnostics_against_known_chains():
+    rng = np.random.default_rng(0)
+    iid = rng.standard_normal((4, 2000, 1))
+    assert inf.split_rhat(iid)[0] == pytest.approx(1.0, abs=0.01)
+    assert inf.effective_sample_size(iid)[0] == pytest.approx(8000, rel=0.1)
+    # AR(1) with coefficient phi: integrated autocorrelation time (1 + phi) / (1 - phi) = 3 at phi = 0.5
+    ar = np.zeros((4, 4000, 1))
+    for t in range(1, 4000):
+        ar[:, t] = 0.5 * ar[:, t - 1] + rng.standard_normal((4, 1))
+    assert inf.effective_sample_size(ar)[0] == pytest.approx(16000 / 3, rel=0.15)
+    shifted = iid + np.arange(4)[:, None, None]                       # chains that disagree
+    assert inf.split_rhat(shifted)[0] > 1.5
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("family", ["isotropic", "reducing"])
 def test_posterior_through_the_exact_flow(circles, family):
