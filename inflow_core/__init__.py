@@ -8,7 +8,7 @@
     U = flow.encode(X)
 """
 
-from . import calibration, datasets, metrics, resources, uncertainty
+from . import calibration, datasets, inference, likelihood, metrics, resources, uncertainty
 from .basis import EigenBasis
 from .checkpoints import load_flow, save_flow
 from .denoisers import EmpiricalDenoiser, GaussianDenoiser
@@ -17,6 +17,6 @@ from .schedules import Schedule
 
 __all__ = [
     "EigenBasis", "EmpiricalDenoiser", "GaussianDenoiser", "InflationaryFlow", "Schedule", "SolveStats",
-    "SolverError", "SolverOptions", "Trajectory", "calibration", "datasets", "load_flow", "metrics",
-    "resources", "save_flow", "uncertainty",
+    "SolverError", "SolverOptions", "Trajectory", "calibration", "datasets", "inference", "likelihood",
+    "load_flow", "metrics", "resources", "save_flow", "uncertainty",
 ]

@@ -230,6 +230,16 @@ class InflationaryFlow:
         states, stats = self.integrate(start, times, direction, **solver)
         return Trajectory(times, states, direction, stats)
 
+    def log_prob(self, X, **options):
+        """log p(x) of raw data X (N, D) by the instantaneous change of variables (docs/MATH.md 12).
+
+        Returns ``likelihood.LogProb`` (.total nats in data units, .log_det, .latent); ``options`` are
+        ``likelihood.log_prob``'s (divergence, probes, seed, prior) and solver keywords.
+        """
+        from .likelihood import log_prob  # here, not at the top: likelihood imports this module
+
+        return log_prob(self, X, **options)
+
     # ----------------------------------------------------------------- generation
     def prior_samples(self, n: int, seed: int = 0, prior: str = "gaussian", eps: float | None = None,
                       reference=None, **solver) -> np.ndarray:

@@ -10,6 +10,7 @@ from explorer import adapters, jobs, layout, state
 from inflow_core import viz
 
 SOLVERS = {"dopri5": "dopri5 at the page's tolerance", "euler": "Euler with a fixed number of steps"}
+REPLICATES, EULER_STEPS = [50, 100, 200, 400], [2, 5, 10, 20, 50, 100]
 METHODS = {"gibbs": "Gibbs (allocations, then Dirichlet)", "hmc": "HMC on free logits (4 chains)",
            "grid": "grid over the simplex (exact oracle)"}
 
@@ -43,7 +44,8 @@ c1, c2, c3, c4 = st.columns(4)
 c1.number_input("Weight w1 (round)", 0.0, 1.0, step=0.05, format="%.3f", **state.bind("inference", "w1"),
                 help="Weight of the round component N(0, 0.75²). The three weights must sum to 1.")
 c2.number_input("Weight w2 (thin, along z2)", 0.0, 1.0, step=0.05, format="%.3f",
-                **state.bind("inference", "w2"), help="Weight of the component thin in z1 (sd 0.1), long in z2.")
+                **state.bind("inference", "w2"),
+                help="Weight of the component thin in z1 (sd 0.1), long in z2.")
 c3.number_input("Weight w3 (thin, along z1)", 0.0, 1.0, step=0.05, format="%.3f",
                 **state.bind("inference", "w3"), help="Weight of the component long in z1, thin in z2.")
 if c4.button("Paper's weights", key="inf_preset", help="Set the weights to the paper's (0.5, 0.25, 0.25)."):
@@ -54,13 +56,13 @@ c1.number_input("Points n", 10, 20_000, step=100, **state.bind("inference", "n")
                 help="How many data points to simulate and infer from. More points, narrower posterior.")
 c2.number_input("Observation noise variance (data units)", 0.0, 1.0, step=0.005, format="%.4f",
                 **state.bind("inference", "noise"),
-                help="Gaussian noise added to the generated data (the released code used 0.01). Inference then "
-                     "adds each point's linearised latent covariance to the components: an approximation that "
-                     "the calibration check below judges.")
+                help="Gaussian noise added to the generated data (the released code used 0.01). Inference "
+                     "then adds each point's linearised latent covariance to the components: an "
+                     "approximation that the calibration check below judges.")
 c3.selectbox("Posterior sampler", list(METHODS), format_func=METHODS.get,
              **state.bind("inference", "method", list(METHODS)),
-             help="Gibbs is fast and exact in the limit; HMC is the paper's choice (R-hat and effective sample "
-                  "size reported); the grid evaluates the exact posterior and samples it.")
+             help="Gibbs is fast and exact in the limit; HMC is the paper's choice (R-hat and effective "
+                  "sample size reported); the grid evaluates the exact posterior and samples it.")
 weights = np.array([mine["w1"], mine["w2"], mine["w3"]], dtype=float)
 problem = None if abs(weights.sum() - 1) <= 1e-6 else \
     f"The weights sum to {weights.sum():.3f}; make them sum to 1 (e.g. the paper's 0.5, 0.25, 0.25)."
@@ -98,7 +100,8 @@ if simulation is not None:
     if posts is not None:
         from_flow, from_truth = posts
         st.plotly_chart(viz.inference.posterior_figure(
-            {"posterior from the encoded data": from_flow.draws, "posterior from the true latents": from_truth.draws},
+            {"posterior from the encoded data": from_flow.draws,
+             "posterior from the true latents": from_truth.draws},
             weights, height=layout.fit(420), title="Posterior over (w1, w2); w3 = 1 - w1 - w2"),
             key="inf_posterior")
         rows = []
@@ -117,7 +120,7 @@ if simulation is not None:
 # ------------------------------------------------------------------ simulation-based calibration
 st.subheader("Check calibration (simulation-based calibration)")
 c1, c2, c3, c4 = st.columns(4)
-c1.select_slider("Replicates", [50, 100, 200, 400], **state.bind("inference", "replicates", [50, 100, 200, 400]),
+c1.select_slider("Replicates", REPLICATES, **state.bind("inference", "replicates", REPLICATES),
                  help="How many simulated data sets, each with its own true weights drawn from the prior.")
 c2.select_slider("Points per replicate", [100, 200, 500, 1000],
                  **state.bind("inference", "sbc_n", [100, 200, 500, 1000]),
@@ -125,7 +128,7 @@ c2.select_slider("Points per replicate", [100, 200, 500, 1000],
 c3.radio("Solver", list(SOLVERS), format_func=SOLVERS.get, **state.bind("inference", "solver", list(SOLVERS)),
          help="dopri5 keeps integration error below the tolerance; Euler with few steps does not, and "
               "calibration breaks where the round trip errs more than the thinnest component is wide.")
-c4.select_slider("Euler steps", [2, 5, 10, 20, 50, 100], **state.bind("inference", "euler_steps", [2, 5, 10, 20, 50, 100]),
+c4.select_slider("Euler steps", EULER_STEPS, **state.bind("inference", "euler_steps", EULER_STEPS),
                  disabled=mine["solver"] != "euler", help="Fixed steps from 0 to T for the Euler solver.")
 job = s.jobs.get("sbc")
 busy = job is not None and job.active
@@ -171,8 +174,8 @@ if job is not None and not job.active:
                                                       title=f"Ranks of the true weights ({mine['sbc_for']})"),
                         key="inf_sbc_hist")
         verdict = "calibrated" if res.p_values.min() > 0.01 else "NOT calibrated"
-        st.caption(f"{len(res.ranks)} replicates, {res.draws} posterior draws each, {res.bins} bins; chi-square "
-                   f"uniformity p-values {', '.join(f'{p:.3g}' for p in res.p_values)}: {verdict} at the 1 % "
+        st.caption(f"{len(res.ranks)} replicates, {res.draws} posterior draws each, {res.bins} bins; "
+                   f"chi-square uniformity p-values {', '.join(f'{p:.3g}' for p in res.p_values)}: {verdict} at the 1 % "
                    f"level. Grey: the 99 % band of a bin's count. Cost: {res.nfe:,} field evaluations, "
                    f"{res.seconds:.1f} s. Exact: the sampler; approximated: the flow's generation and "
                    "encoding (and the noise linearisation).")

@@ -55,8 +55,8 @@ def rank_histograms(edges: np.ndarray, counts: np.ndarray, band: np.ndarray, p_v
                     height: int = 320, title: str = "") -> go.Figure:
     """SBC rank histograms, one panel per weight, with the 99 % band a calibrated posterior stays in."""
     k = counts.shape[1]
-    fig = make_subplots(rows=1, cols=k, subplot_titles=[f"w{i + 1}: p = {p:.2g}" for i, p in enumerate(p_values)],
-                        horizontal_spacing=0.06)
+    titles = [f"w{i + 1}: p = {p:.2g}" for i, p in enumerate(p_values)]
+    fig = make_subplots(rows=1, cols=k, subplot_titles=titles, horizontal_spacing=0.06)
     centres, widths = 0.5 * (edges[:-1] + edges[1:]), np.diff(edges)
     for i in range(k):
         fig.add_trace(go.Bar(x=centres, y=counts[:, i], width=widths, showlegend=False,
