@@ -91,12 +91,14 @@ if simulation is not None:
     if st.button("Infer", type="primary", key="inf_infer",
                  help="Encode the simulated data and sample the posterior over the weights."):
         try:
-            mine["inferred"] = sim_key + (mine["method"],)
+            mine["inferred"] = (*mine["simulated"], mine["method"])  # of the data shown, not the widgets
+            simulated_noise = float(mine["simulated"][4])
             state.keep_result(mine["inferred"], adapters.posteriors(
-                active.key, active.flow, X, z, float(mine["noise"]), mine["method"], sim_key))
+                active.key, active.flow, X, z, simulated_noise, mine["method"], mine["simulated"]))
         except ValueError as err:
             st.error(str(err))
-    posts = state.result(mine["inferred"]) if mine["inferred"] and mine["inferred"][:-1] == sim_key else None
+    inferred = mine["inferred"]
+    posts = state.result(inferred) if inferred and inferred[:-1] == mine["simulated"] else None
     if posts is not None:
         from_flow, from_truth = posts
         st.plotly_chart(viz.inference.posterior_figure(
@@ -115,7 +117,7 @@ if simulation is not None:
         cost = from_flow.encode_stats.describe() if from_flow.encode_stats else "no encoding"
         st.caption(f"Exact: the sampler's target ({METHODS[from_flow.method]}), {from_flow.seconds:.2f} s. "
                    f"Approximated: the latent codes, by the {active.label} ({cost})"
-                   + (", and the observation noise by linearisation." if mine["noise"] > 0 else "."))
+                   + (", and the observation noise by linearisation." if inferred[4] > 0 else "."))
 
 # ------------------------------------------------------------------ simulation-based calibration
 st.subheader("Check calibration (simulation-based calibration)")
@@ -175,7 +177,8 @@ if job is not None and not job.active:
                         key="inf_sbc_hist")
         verdict = "calibrated" if res.p_values.min() > 0.01 else "NOT calibrated"
         st.caption(f"{len(res.ranks)} replicates, {res.draws} posterior draws each, {res.bins} bins; "
-                   f"chi-square uniformity p-values {', '.join(f'{p:.3g}' for p in res.p_values)}: {verdict} at the 1 % "
+                   f"chi-square uniformity p-values {', '.join(f'{p:.3g}' for p in res.p_values)}: {verdict} "
+                   "at the 1 % "
                    f"level. Grey: the 99 % band of a bin's count. Cost: {res.nfe:,} field evaluations, "
                    f"{res.seconds:.1f} s. Exact: the sampler; approximated: the flow's generation and "
                    "encoding (and the noise linearisation).")

@@ -8,7 +8,19 @@ One module per page (``data``, ``schedule``, ``training``, ``flow``, ``uncertain
 Needs the optional extra ``figures`` (plotly, pillow).
 """
 
-from . import animation, calibration, data, flow, gif, reduction, schedule, style, training, uncertainty
+from . import (
+           animation,
+           calibration,
+           data,
+           flow,
+           gif,
+           inference,
+           reduction,
+           schedule,
+           style,
+           training,
+           uncertainty,
+)
 
-__all__ = ["animation", "calibration", "data", "flow", "gif", "reduction", "schedule", "style", "training",
-           "uncertainty"]
+__all__ = ["animation", "calibration", "data", "flow", "gif", "inference", "reduction", "schedule", "style",
+           "training", "uncertainty"]

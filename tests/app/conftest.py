@@ -20,6 +20,18 @@ def wait_for_coverage():
     return _wait_for_coverage
 
 
+def _wait_for_job(at: AppTest, kind: str, timeout: float = 300.0) -> None:
+    """Wait until the session's background job of this kind has finished, then rerun the page."""
+    job = at.session_state["session"].jobs[kind]
+    assert job.wait(timeout), f"the {kind} job did not finish"
+    at.run()
+
+
+@pytest.fixture
+def wait_for_job():
+    return _wait_for_job
+
+
 # Every kind of input widget the pages use, by AppTest accessor name.
 WIDGET_KINDS = ("button", "checkbox", "date_input", "file_uploader", "multiselect", "number_input", "radio",
                 "select_slider", "selectbox", "slider", "text_input", "toggle")
