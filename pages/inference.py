@@ -84,8 +84,7 @@ if simulation is not None:
     X, comp, z, sim_stats = simulation
     st.plotly_chart(viz.inference.simulation_figure(X, comp, z, height=layout.fit(420),
                                                     title=f"{len(X):,} simulated points"), key="inf_sim")
-    st.caption(f"Exact: the latent draws. Learned or exact flow ({active.label}) generated the data: "
-               f"{sim_stats.describe()}.")
+    st.caption(f"Exact: the latent draws. The {active.label} generated the data: {sim_stats.describe()}.")
 
     # -------------------------------------------------------------- the posterior
     if st.button("Infer", type="primary", key="inf_infer",

@@ -35,20 +35,28 @@ def simulation_figure(X: np.ndarray, components: np.ndarray, latents: np.ndarray
 
 def posterior_figure(posteriors: dict[str, np.ndarray], truth: np.ndarray | None, height: int = 420,
                      title: str = "", max_points: int = 2000) -> go.Figure:
-    """Posterior draws of (w1, w2) (w3 = 1 - w1 - w2) for each named posterior, with the true weights."""
+    """Posterior draws of (w1, w2) (w3 = 1 - w1 - w2): the first named posterior as points, the others as
+    density contours on top (two clouds in one place would blend into one colour), and the true weights."""
     fig = go.Figure()
     for k, (name, draws) in enumerate(posteriors.items()):
-        shown = draws[:: max(1, len(draws) // max_points)]
-        fig.add_trace(go.Scattergl(x=shown[:, 0], y=shown[:, 1], mode="markers", name=name,
-                                   marker={"size": 3, "color": style.line_colour(k), "opacity": 0.35}))
+        colour = style.line_colour(k)
+        if k == 0:
+            shown = draws[:: max(1, len(draws) // max_points)]
+            fig.add_trace(go.Scattergl(x=shown[:, 0], y=shown[:, 1], mode="markers", name=name,
+                                       marker={"size": 3, "color": colour, "opacity": 0.4}))
+        else:
+            fig.add_trace(go.Histogram2dContour(x=draws[:, 0], y=draws[:, 1], name=name, showlegend=True,
+                                                showscale=False, ncontours=6, line={"width": 2},
+                                                colorscale=[[0, colour], [1, colour]],
+                                                contours={"coloring": "lines"}))
     if truth is not None:
         fig.add_trace(go.Scatter(x=[truth[0]], y=[truth[1]], mode="markers", name="true weights",
                                  marker={"size": 14, "symbol": "x", "color": style.BLACK}))
     fig.update_xaxes(title_text="w1")
     fig.update_yaxes(title_text="w2")
     style.equal_aspect(fig)
-    return style.finish(fig, height, title, legend={"orientation": "h", "y": -0.2, "x": 0.0},
-                        margin={"t": 50, "b": 10})
+    return style.finish(fig, height, title, margin={"t": 50, "b": 10},
+                        legend={"orientation": "h", "y": -0.2, "x": 0.0, "itemsizing": "constant"})
 
 
 def rank_histograms(edges: np.ndarray, counts: np.ndarray, band: np.ndarray, p_values: np.ndarray,
