@@ -29,10 +29,10 @@ layout.page_setup("data")
 st.title("Data")
 st.markdown(
     "Everything starts from a cloud of points: each row is one point, each column one coordinate. Pick one "
-    "of the built-in toy shapes (they are standardised so every coordinate has variance one) or upload your "
-    "own numeric table. The flow works in the data's **principal directions** (the axes of largest spread, "
-    "found by PCA); the bar chart shows how much variance each direction carries, and the **participation "
-    "ratio** summarises it as an effective number of dimensions."
+    "of the built-in toy shapes (they are standardised so every coordinate has variance one), upload your "
+    "own numeric table, or draw points with the mouse. The flow works in the data's **principal directions** "
+    "(the axes of largest spread, found by PCA); the bar chart shows how much variance each direction "
+    "carries, and the **participation ratio** summarises it as an effective number of dimensions."
 )
 
 # The Draw source: a fixed square canvas, a click grid, and caps on what one session may draw.
@@ -59,16 +59,16 @@ def drawn_points(strokes: list[dict]) -> tuple[np.ndarray, np.ndarray]:
     return X, np.repeat([stroke["class"] for stroke in strokes], sizes).astype(int)
 
 
-def new_strokes(event, klass: int, density: int, seed: int) -> list[dict]:
+def new_strokes(event, klass: int, density: int, seed: int, clicks: bool) -> list[dict]:
     """The strokes one selection event of the canvas adds: a spray of ``density`` points inside each lasso
-    outline, or one point per clicked grid point. The event comes from the browser: anything malformed, or
-    a loop with no area, is a ValueError saying what went wrong."""
+    outline, or (when the canvas had its click grid) one point per clicked grid point. The event comes from
+    the browser: anything malformed, or a loop with no area, is a ValueError saying what went wrong."""
     try:
         selection = event.get("selection") or {}
         outlines = [np.c_[np.asarray(lasso["x"], dtype=float), np.asarray(lasso["y"], dtype=float)]
                     for lasso in selection.get("lasso") or []]
         clicked = [(float(p["x"]), float(p["y"])) for p in selection.get("points") or []
-                   if p.get("curve_number", 0) == 0]  # trace 0 is the click grid
+                   if clicks and p.get("curve_number", 0) == 0]  # trace 0 is the click grid
     except (AttributeError, KeyError, TypeError, ValueError) as err:
         raise ValueError(f"Could not read that stroke ({type(err).__name__}); draw it again.") from None
     strokes = []
@@ -94,7 +94,8 @@ def draw_panel() -> None:
     event = st.session_state.get(f"draw_canvas_{mine['canvas']}")
     if event and any((event.get("selection") or {}).get(part) for part in ("lasso", "points")):
         try:
-            added = new_strokes(event, mine["draw_class"], mine["density"], seed=mine["canvas"])
+            added = new_strokes(event, mine["draw_class"], mine["density"], seed=mine["canvas"],
+                                clicks=mine["tool"] == "click")
             total = sum(len(stroke["points"]) for stroke in mine["strokes"] + added)
             if total > MAX_DRAWN:
                 raise ValueError(f"That stroke would make {total:,} points; a drawing holds at most "
@@ -138,8 +139,9 @@ def draw_panel() -> None:
     with left:
         title = ("Drag a loop: points are sprayed inside it" if tool == "lasso"
                  else "Click anywhere to place a point")
-        figure = viz.data.drawing_canvas(X, classes, EXTENT, GRID_STEP, "lasso" if tool == "lasso" else "pan",
-                                         title=title)
+        clicks = tool == "click"  # Streamlit selects clicked points only outside the lasso drag mode
+        figure = viz.data.drawing_canvas(X, classes, EXTENT, GRID_STEP if clicks else None,
+                                         "pan" if clicks else "lasso", title=title)
         st.plotly_chart(figure, key=f"draw_canvas_{mine['canvas']}", on_select="rerun",
                         selection_mode=("points", "lasso"), width="content",
                         config=viz.style.plotly_config("drawing"))

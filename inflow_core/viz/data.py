@@ -50,23 +50,27 @@ def eigen_spectrum(eigenvalues: np.ndarray, kept: int | None = None) -> go.Figur
     return style.finish(fig, 340, title, margin={"t": 50})
 
 
-def drawing_canvas(points: np.ndarray, classes: np.ndarray, extent: float, grid_step: float, dragmode: str,
-                   title: str = "", size: int = 560) -> go.Figure:
+def drawing_canvas(points: np.ndarray, classes: np.ndarray, extent: float, grid_step: float | None,
+                   dragmode: str, title: str = "", size: int = 560) -> go.Figure:
     """The canvas of the Draw source: drawn points coloured by class on the square [-extent, extent]^2.
 
     ``classes`` are class numbers 1, 2, ... (class k gets palette colour k - 1; a legend names them).
-    Trace 0 is an invisible grid with spacing ``grid_step`` over the whole square: Plotly selects only
-    points, so a click anywhere selects the nearest grid point, which is where a click places a point.
-    The drawn points are skipped by hover, so clicks always land on the grid. ``dragmode`` "lasso" makes
-    a drag draw a lasso; "pan" (the axes are fixed, so nothing moves) lets clicks select. Equal axes: a
-    circle drawn is a circle.
+    ``dragmode`` "lasso" makes a drag draw a lasso (Plotly reports its outline even where it encloses no
+    points). For clicks, give ``grid_step`` and ``dragmode`` "pan" (the axes are fixed, so nothing moves):
+    Plotly selects only points, so trace 0 is then an invisible grid with that spacing over the whole
+    square, and a click anywhere selects the nearest grid point. The grid is WebGL (thousands of SVG
+    markers take seconds to draw on a slow machine); the drawn points are skipped by hover, so clicks
+    always land on the grid. Equal axes: a circle drawn is a circle.
     """
-    ticks = np.linspace(-extent, extent, int(round(2 * extent / grid_step)) + 1)
-    gx, gy = np.meshgrid(ticks, ticks)
-    hidden = {"marker": {"opacity": 0}}
-    traces = [go.Scatter(x=gx.ravel(), y=gy.ravel(), mode="markers", name="canvas", showlegend=False,
-                         hoverinfo="none", marker={"size": 8, "color": style.GREY, "opacity": 0},
-                         selected=hidden, unselected=hidden)]
+    traces = []
+    if grid_step is not None:
+        ticks = np.linspace(-extent, extent, int(round(2 * extent / grid_step)) + 1)
+        gx, gy = np.meshgrid(ticks, ticks)
+        hidden = {"marker": {"opacity": 0}}
+        traces.append(go.Scattergl(x=gx.ravel(), y=gy.ravel(), mode="markers", name="canvas",
+                                   showlegend=False, hoverinfo="none",
+                                   marker={"size": 8, "color": style.GREY, "opacity": 0},
+                                   selected=hidden, unselected=hidden))
     points = np.asarray(points, dtype=np.float64).reshape(-1, 2)
     classes = np.asarray(classes, dtype=int).reshape(-1)
     for k in np.unique(classes):

@@ -2,6 +2,7 @@
 as the browser sends them) add points of the chosen class; undo and clear remove them; "Use these points"
 makes the drawing the current data through the upload validation, and too few points keep the previous."""
 
+import base64
 import json
 from pathlib import Path
 
@@ -49,8 +50,9 @@ def drawn(at: AppTest) -> tuple[np.ndarray, np.ndarray]:
 
 
 def canvas_spec(at: AppTest) -> dict:
+    titles = ("Drag a loop", "Click anywhere")
     return next(s for s in (json.loads(c.proto.spec) for c in at.get("plotly_chart"))
-                if any(d.get("name") == "canvas" for d in s["data"]))
+                if any(t in str(s["layout"]["title"]) for t in titles))
 
 
 SQUARE = [(-2.5, -2.5), (-1, -2.5), (-1, -1), (-2.5, -1)]
@@ -74,6 +76,10 @@ def test_strokes_classes_undo_and_clear(drawing):
     stroke(at, lasso_event(*SQUARE))
     at.selectbox(key="w.data.draw_class").set_value(2).run()
     stroke(at, lasso_event(*TRIANGLE))
+    stroke(at, click_event(1.5, -2.0))                                   # the lasso tool ignores clicks
+    assert len(drawn(at)[0]) == 60
+    assert [d["name"] for d in canvas_spec(at)["data"]] == ["class 1", "class 2"]  # and needs no grid
+    at.radio(key="w.data.tool").set_value("click").run()
     stroke(at, click_event(1.5, -2.0))
     X, classes = drawn(at)
     assert len(X) == 61 and classes.tolist() == [1] * 30 + [2] * 31
@@ -82,8 +88,7 @@ def test_strokes_classes_undo_and_clear(drawing):
     assert X[60].tolist() == [1.5, -2.0]
     assert any("61 points" in m.value and "3 strokes" in m.value for m in at.markdown)
     spec = canvas_spec(at)
-    names = [d["name"] for d in spec["data"]]
-    assert names == ["canvas", "class 1", "class 2"]
+    assert [d["name"] for d in spec["data"]] == ["canvas", "class 1", "class 2"]
     assert spec["layout"]["yaxis"]["scaleanchor"] == "x"                 # equal axes on a fixed square
     assert spec["layout"]["xaxis"]["range"] == [-3, 3] == spec["layout"]["yaxis"]["range"]
     at.run()                                                             # an event counts once
@@ -99,7 +104,11 @@ def test_strokes_classes_undo_and_clear(drawing):
 def test_click_tool_and_a_degenerate_lasso(drawing):
     at = drawing
     at.radio(key="w.data.tool").set_value("click").run()
-    assert canvas_spec(at)["layout"]["dragmode"] == "pan"                # clicks select in pan mode
+    spec = canvas_spec(at)
+    assert spec["layout"]["dragmode"] == "pan"                           # clicks select in pan mode
+    grid = spec["data"][0]
+    x = np.frombuffer(base64.b64decode(grid["x"]["bdata"]), dtype=grid["x"]["dtype"])  # Plotly's typed array
+    assert grid["name"] == "canvas" and len(x) == 61 ** 2 and x.min() == -3 and x.max() == 3  # the click grid
     stroke(at, click_event(3.0, 3.0))                                    # the corner of the canvas
     stroke(at, click_event(7.0, 0.0))                                    # off the canvas: ignored
     assert drawn(at)[0].tolist() == [[3.0, 3.0]]
