@@ -28,8 +28,13 @@ class PageSpec:
 
 PAGES: list[PageSpec] = [
     PageSpec("pages/data.py", "Data", ":material/scatter_plot:", "data",
-             "choose a built-in dataset or upload a CSV / NPY table; see its shape and eigenvalue spectrum.",
-             {"source": "builtin", "label_column": "", "three_d": True}),
+             "choose a built-in dataset, upload a CSV / NPY table or draw your own; see its shape and "
+             "eigenvalue spectrum.",
+             {"source": "builtin", "label_column": "", "three_d": True,
+              # the Draw source: tool, class of the next stroke, points per lasso, the strokes drawn so far
+              # ({"class": k, "points": [[x1, x2], ...]}) and the canvas version (one per consumed event)
+              "tool": "lasso", "draw_class": 1, "density": 50, "strokes": [], "canvas": 0,
+              "draw_error": None}),
     PageSpec("pages/schedule.py", "Schedule", ":material/timeline:", "schedule",
              "pick how each dimension is inflated: keep all, keep the top d, or keep the variance ratios."),
     PageSpec("pages/train.py", "Train / Load", ":material/model_training:", "train",

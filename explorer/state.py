@@ -119,13 +119,15 @@ class Model:
 
 @dataclass
 class Upload:
-    """A validated uploaded table (kept in this session only)."""
+    """A validated uploaded table, or a drawing made on the Data page (kept in this session only)."""
 
     X: np.ndarray
     labels: np.ndarray | None
     columns: list[str]
     filename: str
     sha256: str
+    title: str = ""       # what the pages call it; "" means "upload <filename>"
+    drawn: bool = False   # drawn on the Data page rather than uploaded
 
 
 @dataclass
@@ -300,7 +302,7 @@ def load_data(spec: DataSpec) -> Data:
         up = session().upload
         if up is None:
             raise ValueError("No uploaded table in this session; upload one on the Data page.")
-        return Data(up.X, up.labels, f"upload {up.filename}", f"upload|{up.sha256[:16]}",
+        return Data(up.X, up.labels, up.title or f"upload {up.filename}", f"upload|{up.sha256[:16]}",
                     {"dataset": "upload", "sha256": up.sha256, "filename": up.filename})
     X, labels = adapters.builtin_dataset(spec.dataset, spec.n, spec.seed, spec.noise)
     return Data(X, labels, ic.datasets.info(spec.dataset).title,
@@ -325,11 +327,38 @@ def store_upload(content: bytes, filename: str, label_column: str | None) -> Non
     """Validate an uploaded table and make it the current data; ValueError keeps the previous data."""
     table = ic.datasets.load_table(content, filename, label_column=label_column or None)
     sha = hashlib.sha256(content + (label_column or "").encode()).hexdigest()
+    _use_upload(Upload(table.X, table.labels, list(table.columns), filename, sha))
+
+
+DRAWING_TITLE = "your drawing"
+
+
+def use_drawn_points(X: np.ndarray, classes: np.ndarray) -> None:
+    """Make points drawn on the Data page, with their class numbers (1, 2, ...), the current data.
+
+    The drawing goes through the upload validation (``load_table`` on its CSV, so the same limits and
+    messages apply); one class is enough, but at least ``MIN_ROWS`` points are needed. The labels are the
+    class numbers, so "class 2" is label 2 everywhere. ValueError keeps the previous data.
+    """
+    X = np.asarray(X, dtype=np.float64).reshape(-1, 2)
+    classes = np.asarray(classes, dtype=int).reshape(-1)
+    if len(X) < ic.datasets.MIN_ROWS:
+        raise ValueError(f"The drawing has {len(X)} point{'s' * (len(X) != 1)}; the flow needs at least "
+                         f"{ic.datasets.MIN_ROWS} (the same minimum as an uploaded table). Spray a lasso or "
+                         "click a few more.")
+    content = ic.datasets.drawing_csv(X, classes)
+    table = ic.datasets.load_table(content, "drawing.csv", label_column="class")
+    _use_upload(Upload(table.X, classes, list(table.columns), "drawing.csv",
+                       hashlib.sha256(content).hexdigest(), title=DRAWING_TITLE, drawn=True))
+
+
+def _use_upload(upload: Upload) -> None:
+    """Make a validated table the current data; ValueError keeps the previous upload and data."""
     s = session()
     previous = s.upload
-    s.upload = Upload(table.X, table.labels, list(table.columns), filename, sha)
+    s.upload = upload
     try:
-        set_data(DataSpec("upload", len(table.X), 0, None))
+        set_data(DataSpec("upload", len(upload.X), 0, None))
     except ValueError:
         s.upload = previous
         raise

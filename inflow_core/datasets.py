@@ -261,3 +261,112 @@ def _read_csv(data: bytes, label_column: str | None, max_columns: int) -> Table:
                          "as the label column if it holds classes.")
     return Table(frame.to_numpy(dtype=np.float64, na_value=np.nan), labels, [str(c) for c in frame.columns],
                  label_column)
+
+
+# --------------------------------------------------------------------------- drawn data
+# Geometry for data a student draws (the Data page's "Draw" source): points inside a drawn shape, and
+# uniform samples ("spray") inside it. Pure numpy; the app turns lasso strokes into points with these.
+MAX_POLYGON_VERTICES = 10_000
+MAX_SPRAY = 100_000
+_SPRAY_WORK = 10_000_000  # candidate points x polygon edges one spray may examine (about a second)
+
+
+def _as_polygon(polygon) -> np.ndarray:
+    """A polygon as a float64 (V, 2) array of its vertices, a repeated closing vertex dropped."""
+    try:
+        poly = np.asarray(polygon, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError("The polygon must be a list of (x, y) vertices.") from None
+    if poly.ndim != 2 or poly.shape[1] != 2:
+        raise ValueError(f"The polygon must have shape (V, 2), its (x, y) vertices; got shape {poly.shape}.")
+    if not np.all(np.isfinite(poly)):
+        raise ValueError("The polygon has NaN or infinite vertices.")
+    if len(poly) > 1 and np.array_equal(poly[0], poly[-1]):
+        poly = poly[:-1]
+    if len(poly) < 3:
+        raise ValueError(f"A polygon needs at least 3 vertices; got {len(poly)}.")
+    if len(poly) > MAX_POLYGON_VERTICES:
+        raise ValueError(f"The polygon has {len(poly)} vertices; the limit is {MAX_POLYGON_VERTICES}. "
+                         "Simplify it first.")
+    return poly
+
+
+def points_in_polygon(points, polygon) -> np.ndarray:
+    """A boolean mask of the (N, 2) ``points`` inside the closed ``polygon`` (V, 2 vertices, in order).
+
+    Even-odd rule (a ray from the point crosses the outline an odd number of times), so concave and
+    self-intersecting outlines work; a point on the outline itself (within rounding) counts as inside.
+    """
+    poly = _as_polygon(polygon)
+    pts = np.asarray(points, dtype=np.float64)
+    if pts.ndim != 2 or pts.shape[1] != 2:
+        raise ValueError(f"points must have shape (N, 2); got shape {pts.shape}.")
+    x, y = pts[:, 0], pts[:, 1]
+    tol = 1e-12 * max(1.0, float(np.abs(poly).max()))
+    inside = np.zeros(len(pts), dtype=bool)
+    on_edge = np.zeros(len(pts), dtype=bool)
+    for (x1, y1), (x2, y2) in zip(poly, np.roll(poly, -1, axis=0), strict=True):
+        # Crossing: the edge straddles the horizontal line through the point, right of the point.
+        straddles = (y1 > y) != (y2 > y)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            x_cross = x1 + (y - y1) * (x2 - x1) / (y2 - y1)
+        inside ^= straddles & (x < x_cross)
+        # On the edge: zero cross product with the edge and within its bounding box.
+        cross = (x2 - x1) * (y - y1) - (y2 - y1) * (x - x1)
+        length = np.hypot(x2 - x1, y2 - y1)
+        on_edge |= ((np.abs(cross) <= tol * max(length, 1.0))
+                    & (np.minimum(x1, x2) - tol <= x) & (x <= np.maximum(x1, x2) + tol)
+                    & (np.minimum(y1, y2) - tol <= y) & (y <= np.maximum(y1, y2) + tol))
+    return inside | on_edge
+
+
+def polygon_area(polygon) -> float:
+    """The area enclosed by a simple polygon (shoelace formula; either orientation)."""
+    x, y = _as_polygon(polygon).T
+    return float(abs(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))) / 2)
+
+
+def spray(polygon, n: int, seed: int = 0) -> np.ndarray:
+    """``n`` points drawn uniformly inside ``polygon`` (even-odd rule), as a float64 (n, 2) array.
+
+    Rejection sampling from the polygon's bounding box, in batches sized by the acceptance seen so far;
+    the work is bounded, and a shape with (almost) no area raises ValueError instead of looping. The
+    same (polygon, n, seed) always gives the same points.
+    """
+    n = check_positive_int(n, "n", minimum=1, maximum=MAX_SPRAY)
+    seed = check_positive_int(seed, "seed", minimum=0)
+    poly = _as_polygon(polygon)
+    low, high = poly.min(axis=0), poly.max(axis=0)
+    span = high - low
+    spread = np.linalg.svd(poly - poly.mean(axis=0), compute_uv=False)  # both zero: a point; one: a line
+    if spread[1] <= 1e-9 * max(1.0, float(np.abs(poly).max())):
+        raise ValueError("The shape is a line or a point (all its vertices in a row): draw a loop around "
+                         "an area.")
+    rng = np.random.default_rng(seed)
+    budget = max(_SPRAY_WORK // len(poly), 4 * n)  # candidates this polygon may examine
+    rate = max(polygon_area(poly) / float(np.prod(span)), 0.01)  # expected acceptance (a first guess)
+    kept, found, tried = [], 0, 0
+    while found < n and tried < budget:
+        batch = int(min(budget - tried, max(256, 1.2 * (n - found) / rate)))
+        candidates = low + span * rng.random((batch, 2))
+        inside = candidates[points_in_polygon(candidates, poly)]
+        kept.append(inside)
+        found, tried = found + len(inside), tried + batch
+        rate = max(found / tried, 1e-4)
+    if found < n:
+        raise ValueError(f"The shape is too thin to fill: only {found} of {n} points landed inside after "
+                         f"{tried:,} tries. Draw a wider loop.")
+    return np.concatenate(kept)[:n]
+
+
+def drawing_csv(points, classes) -> bytes:
+    """A drawing as CSV bytes: header ``x1,x2,class``, one row per point, classes written ``class k``.
+
+    Coordinates are written with ``repr`` so reading the file back gives exactly the same numbers.
+    """
+    pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    ks = np.asarray(classes).reshape(-1)
+    if len(ks) != len(pts):
+        raise ValueError(f"{len(pts)} points but {len(ks)} classes.")
+    rows = [f"{float(x)!r},{float(y)!r},class {int(k)}" for (x, y), k in zip(pts, ks, strict=True)]
+    return ("\n".join(["x1,x2,class", *rows]) + "\n").encode()

@@ -19,6 +19,8 @@ import plotly.io as pio
 # Okabe-Ito: orange, sky blue, bluish green, yellow, blue, vermillion, reddish purple, black.
 ORANGE, SKY_BLUE, GREEN, YELLOW, BLUE, VERMILLION, PURPLE, BLACK = PALETTE = (
     "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000")
+PALETTE_NAMES = ("orange", "sky blue", "bluish green", "yellow", "blue", "vermillion", "reddish purple",
+                 "black")
 # Paul Tol's muted: wine, indigo, teal, olive, rose, sand, cyan, green, purple.
 TOL_MUTED = ("#882255", "#332288", "#44AA99", "#999933", "#CC6677", "#DDCC77", "#88CCEE", "#117733",
              "#AA4499")
