@@ -20,6 +20,7 @@ CHANGES = [
     ("pages/uncertainty.py", "slider", "w.uncertainty.samples", 300),
     ("pages/calibration.py", "select_slider", "w.calibration.n_test", 5000),
     ("pages/inspect.py", "number_input", "w.inspect.k", 7),
+    ("pages/inference.py", "number_input", "w.inference.noise", 0.01),
 ]
 
 
