@@ -54,6 +54,7 @@ class Job:
     detail: Any = None          # kind-specific live data (a training run's progress and loss history)
     result: Any = None
     error: str | None = None
+    finished_shown: bool = False   # the page that polls it has redrawn itself with the outcome
     _done: threading.Event = field(default_factory=threading.Event)
 
     @property

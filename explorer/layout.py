@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explorer import home, lessons, sidebar, state
+from explorer import home, jobs, lessons, sidebar, state
 from explorer.navigation import PAGES
 from explorer.text import plain
 
@@ -66,6 +66,25 @@ def presenting() -> bool:
 def fit(height: int) -> int:
     """A main figure's height: as designed, or small enough for the projector in presenter mode."""
     return min(height, PRESENTER_FIGURE_HEIGHT) if presenting() else height
+
+
+def job_progress(kind: str, idle_text: str, cancel_help: str) -> None:
+    """A background job's panel, polled every second while it runs: its progress (or place in the queue)
+    and Cancel; once it has finished, one rerun of the whole page, which then draws the results."""
+    job = state.session().jobs.get(kind)
+
+    def panel() -> None:
+        if job is None:
+            st.info(idle_text)
+        elif job.active:
+            st.progress(job.fraction, text=jobs.waiting_text(job))
+            if st.button("Cancel", key=f"{kind}_cancel", help=cancel_help):
+                job.stop()
+        elif not job.finished_shown:
+            job.finished_shown = True
+            st.rerun()
+
+    st.fragment(panel, run_every=1.0 if job is not None and job.active else None)()
 
 
 def active_flow_or_stop(data: state.Data, basis, schedule) -> state.ActiveFlow:

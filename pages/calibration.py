@@ -112,30 +112,13 @@ if st.button(
     subset = data.X[np.sort(rng.choice(len(data.X), min(MAX_DATA, len(data.X)), replace=False))]
     s.jobs["coverage"] = jobs.start_coverage(chosen_flows(), int(cal["n_test"]), int(cal["n_boundary"]),
                                              subset)
-    cal["shown"] = None
     cal["ran_for"] = context
     busy = True
 
 
-def job_panel() -> None:
-    job = s.jobs.get("coverage")
-    if job is None:
-        st.info(
-            "Press **Run the coverage experiment**. With the exact flow of 2,000 points, 2,000 test points "
-            "take about half a minute."
-        )
-        return
-    if job.active:
-        st.progress(job.fraction, text=jobs.waiting_text(job))
-        if st.button("Cancel", key="cal_cancel", help="Stop after the current chunk of points."):
-            job.stop()
-        return
-    if cal["shown"] is not job:
-        cal["shown"] = job
-        st.rerun()  # redraw the whole page with the finished results
-
-
-st.fragment(job_panel, run_every=1.0 if busy else None)()
+layout.job_progress("coverage", "Press **Run the coverage experiment**. With the exact flow of 2,000 points, "
+                    "2,000 test points take about half a minute.",
+                    "Stop after the current chunk of points; the flows that finished are kept.")
 
 job = s.jobs.get("coverage")
 if job is not None and not job.active:

@@ -146,23 +146,9 @@ if st.button("Check calibration", type="primary", key="inf_sbc", disabled=busy,
         st.error(str(err))
 
 
-def sbc_panel() -> None:
-    job = s.jobs.get("sbc")
-    if job is None:
-        st.info("Press **Check calibration**. With a shipped network, 200 replicates of 500 points take well "
-                "under a minute; the exact flow of the data is slower.")
-        return
-    if job.active:
-        st.progress(job.fraction, text=jobs.waiting_text(job))
-        if st.button("Cancel", key="inf_cancel", help="Stop the calibration run."):
-            job.stop()
-        return
-    if mine.get("sbc_shown") is not job:
-        mine["sbc_shown"] = job
-        st.rerun()
-
-
-st.fragment(sbc_panel, run_every=1.0 if busy else None)()
+layout.job_progress("sbc", "Press **Check calibration**. With a shipped network, 200 replicates of 500 "
+                    "points take well under a minute; the exact flow of the data is slower.",
+                    "Stop the calibration run.")
 job = s.jobs.get("sbc")
 if job is not None and not job.active:
     if job.error:
