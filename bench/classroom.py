@@ -54,7 +54,7 @@ LESSON_LINK = "lesson=1&page=flow"
 BUTTON, CHART = "compute_flow", "flow_animation"
 SIZES_N, SEEDS = (500, 1000, 1500), (0, 1)   # every built-in dataset allows these sizes (digits: 1,797)
 STARTUP_S, STOP_S = 120.0, 15.0
-WAIT_SLACK_S = 2.0   # spinner time beyond the job's reported running time that counts as waiting unseen
+WAIT_SLACK_S = 2.0   # spinner time without a status line that counts as waiting unseen
 PLACE = "Waiting: place"
 _RUNNING = re.compile(r"^running \((\d+) s\)")
 
@@ -79,8 +79,7 @@ class Outcome:
     exceptions: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     saw_place: bool = False
-    spinner_s: float = 0.0    # how long "Integrating the flow..." was on screen
-    running_s: int = 0        # the longest running time a status line reported ("running (E s)")
+    unseen_s: float = 0.0     # seconds the spinner was up before any status line (place or "running")
 
     @property
     def failed(self) -> bool:
@@ -88,11 +87,11 @@ class Outcome:
 
     @property
     def waited_unseen(self) -> bool:
-        """Whether the client waited without ever being shown its place: no "Waiting: place" line, and its
-        spinner stayed up more than WAIT_SLACK_S longer than its own job reported running (a job that
-        started at once shows "running (E s)"; a session waiting for another session's identical solve
-        shows no line at all)."""
-        return not self.saw_place and self.spinner_s - (self.running_s + 1) > WAIT_SLACK_S
+        """Whether the client waited without being told why: its spinner ("Integrating the flow...") was
+        up more than WAIT_SLACK_S with neither "Waiting: place k of m" nor its job's "running (E s)" line.
+        A job shows one of them a quarter of a second after it is queued; a session waiting for another
+        session's identical solve shows neither."""
+        return self.unseen_s > WAIT_SLACK_S
 
 
 @dataclass
@@ -218,9 +217,11 @@ async def press(client: StreamlitClient, outcome: Outcome) -> None:
     except Exception as err:  # noqa: BLE001 - as in open_page
         outcome.failure = client.failure or f"{type(err).__name__}: {err}"
     outcome.saw_place = bool(client.seen(PLACE))
-    outcome.running_s = max((int(m.group(1)) for c in client.texts if (m := _RUNNING.match(c.text))),
-                            default=0)
-    outcome.spinner_s = client.spinner_seconds()
+    shown = next((c.at for c in client.spinners if c.text), None)
+    if shown is not None:
+        gone = next((c.at for c in client.spinners if not c.text and c.at > shown), np.inf)
+        line = next((c.at for c in client.texts if PLACE in c.text or _RUNNING.match(c.text)), np.inf)
+        outcome.unseen_s = max(0.0, min(gone, line, time.perf_counter() - client.started) - shown)
 
 
 async def lesson(port: int, links: list[Link], timeout: float, press_compute: bool = True) -> list[Outcome]:
@@ -296,8 +297,8 @@ def problems(run: Run) -> list[str]:
         for what in ([o.failure] if o.failure else []) + o.exceptions + o.errors:
             lines.append(f"    client {i} ({o.link.query}): {what[:300]}")
         if o.waited_unseen:
-            lines.append(f"    client {i} ({o.link.query}): waited without its place: spinner "
-                         f"{o.spinner_s:.1f} s, its job ran {o.running_s} s, chart after {o.click_s:.1f} s")
+            lines.append(f"    client {i} ({o.link.query}): waited without its place: spinner up "
+                         f"{o.unseen_s:.1f} s without a status line, chart after {o.click_s or np.nan:.1f} s")
     return lines
 
 

@@ -195,16 +195,10 @@ class StreamlitClient:
         """The markdown shown since the last action that contains ``text``."""
         return [c for c in self.texts if text in c.text]
 
-    def spinner_seconds(self) -> float:
-        """How long a spinner was on screen since the last action (to its clearing, or to now)."""
-        total, since = 0.0, None
-        for caption in self.spinners:
-            if caption.text and since is None:
-                since = caption.at
-            elif not caption.text and since is not None:
-                total, since = total + caption.at - since, None
-        return total + (time.perf_counter() - self._t0 - since if since is not None else 0.0)
-
+    @property
+    def started(self) -> float:
+        """perf_counter() at the last action (the times recorded are seconds since then)."""
+        return self._t0
 
 def user_key(element_id: str) -> str | None:
     """The user key of an element id ``$$ID-<hash>-<key>`` (None for an unkeyed element), as Streamlit's
