@@ -8,8 +8,9 @@ import streamlit as st
 
 from explorer import layout, lessons, state
 
-st.set_page_config(page_title="Inflationary Flows Explorer", page_icon=":material/bubble_chart:",
-                   layout="wide")
+st.set_page_config(
+    page_title="Inflationary Flows Explorer", page_icon=":material/bubble_chart:", layout="wide"
+)
 
 first_run = state.init()
 lessons.warm_up()  # once per server, in the background: the lesson's animations are ready before class

@@ -25,8 +25,16 @@ sys.path.insert(0, str(ROOT))
 
 import inflow_core as ic  # noqa: E402
 
-COLUMNS = ["radius", "nominal", "initial", "after_generation", "after_round_trip", "initial_se",
-           "boundary_points", "data_inside"]
+COLUMNS = [
+    "radius",
+    "nominal",
+    "initial",
+    "after_generation",
+    "after_round_trip",
+    "initial_se",
+    "boundary_points",
+    "data_inside",
+]
 
 
 def gaussian(dim: int):
@@ -39,8 +47,9 @@ def gaussian(dim: int):
 def circles(family: str):
     X, _ = ic.datasets.load("circles", seed=0)
     basis = ic.EigenBasis.fit(X, standardize=False)
-    return ic.InflationaryFlow(basis, ic.Schedule.create(family, basis.eigenvalues),
-                               ic.EmpiricalDenoiser(basis.to_eigen(X)))
+    return ic.InflationaryFlow(
+        basis, ic.Schedule.create(family, basis.eigenvalues), ic.EmpiricalDenoiser(basis.to_eigen(X))
+    )
 
 
 def report(name: str, flow, n_test: int, data=None, **solver) -> dict:
@@ -52,20 +61,33 @@ def report(name: str, flow, n_test: int, data=None, **solver) -> dict:
     nominal = np.abs(table["initial"] - table["nominal"]).max()
     print(f"\n### {name}\n")
     print(table[[c for c in COLUMNS if c in table]].round(2).to_string(index=False))
-    print(f"\nmax |initial - nominal| = {nominal:.2f}; max |after generation - initial| = {gen:.2f}; "
-          f"max |after round trip - initial| = {rt:.2f} points; {seconds:.1f} s, {table.attrs['nfe']} field "
-          f"evaluations ({table.attrs['solver']})", flush=True)
+    print(
+        f"\nmax |initial - nominal| = {nominal:.2f}; max |after generation - initial| = {gen:.2f}; "
+        f"max |after round trip - initial| = {rt:.2f} points; {seconds:.1f} s, {table.attrs['nfe']} field "
+        f"evaluations ({table.attrs['solver']})",
+        flush=True,
+    )
     data_gap = np.abs(table["data_inside"] - table["nominal"]).max() if data is not None else np.nan
     if data is not None:
-        print(f"max |data inside - nominal| = {data_gap:.2f} points (SE up to "
-              f"{table['data_inside_se'].max():.2f})")
-    return {"flow": name, "n_test": n_test, "initial_vs_nominal": nominal, "generation": gen,
-            "round_trip": rt, "data_vs_nominal": data_gap, "seconds": seconds}
+        print(
+            f"max |data inside - nominal| = {data_gap:.2f} points (SE up to "
+            f"{table['data_inside_se'].max():.2f})"
+        )
+    return {
+        "flow": name,
+        "n_test": n_test,
+        "initial_vs_nominal": nominal,
+        "generation": gen,
+        "round_trip": rt,
+        "data_vs_nominal": data_gap,
+        "seconds": seconds,
+    }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--n-test", type=int, default=20000)
     parser.add_argument("--circles-n-test", type=int, default=5000)
     parser.add_argument("--only", default="gaussian2d,gaussian3d,shipped,circles,coarse")
@@ -81,18 +103,34 @@ def main() -> None:
         for family in ("isotropic", "reducing"):
             path = ic.resources.asset_path("models", f"circles_{family}.safetensors")
             if path.exists():
-                rows.append(report(f"shipped circles model ({family})", ic.load_flow(str(path)), args.n_test,
-                                   data=fresh))
+                rows.append(
+                    report(
+                        f"shipped circles model ({family})", ic.load_flow(str(path)), args.n_test, data=fresh
+                    )
+                )
             else:
                 print(f"\n(no shipped model at {path})")
     if "circles" in only:
         for family in ("isotropic", "reducing"):
-            rows.append(report(f"exact empirical circles flow ({family})", circles(family),
-                               args.circles_n_test, data=fresh))
+            rows.append(
+                report(
+                    f"exact empirical circles flow ({family})",
+                    circles(family),
+                    args.circles_n_test,
+                    data=fresh,
+                )
+            )
     if "coarse" in only:
-        rows.append(report("exact empirical circles flow (isotropic), coarse solver (euler, step 0.5)",
-                           circles("isotropic"), args.circles_n_test, data=fresh, method="euler",
-                           step_size=0.5))
+        rows.append(
+            report(
+                "exact empirical circles flow (isotropic), coarse solver (euler, step 0.5)",
+                circles("isotropic"),
+                args.circles_n_test,
+                data=fresh,
+                method="euler",
+                step_size=0.5,
+            )
+        )
     print("\n### summary (worst radius, percentage points)\n")
     print(pd.DataFrame(rows).round(2).to_string(index=False))
 

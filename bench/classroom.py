@@ -52,9 +52,9 @@ from inflow_core import datasets  # noqa: E402
 SERVER_CORE, CLIENT_CORE = 0, 1
 LESSON_LINK = "lesson=1&page=flow"
 BUTTON, CHART = "compute_flow", "flow_animation"
-SIZES_N, SEEDS = (500, 1000, 1500), (0, 1)   # every built-in dataset allows these sizes (digits: 1,797)
+SIZES_N, SEEDS = (500, 1000, 1500), (0, 1)  # every built-in dataset allows these sizes (digits: 1,797)
 STARTUP_S, STOP_S = 120.0, 15.0
-WAIT_SLACK_S = 2.0   # spinner time without a status line that counts as waiting unseen
+WAIT_SLACK_S = 2.0  # spinner time without a status line that counts as waiting unseen
 PLACE = "Waiting: place"
 _RUNNING = re.compile(r"^running \((\d+) s\)")
 
@@ -64,8 +64,8 @@ class Link:
     """A link a student opens, and what the page must show once it has applied the link."""
 
     query: str
-    expect_query: tuple[str, ...]       # parameters the address bar must then hold
-    expect_text: str | None = None      # text the page must show
+    expect_query: tuple[str, ...]  # parameters the address bar must then hold
+    expect_text: str | None = None  # text the page must show
 
 
 @dataclass
@@ -79,7 +79,7 @@ class Outcome:
     exceptions: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     saw_place: bool = False
-    unseen_s: float = 0.0     # seconds the spinner was up before any status line (place or "running")
+    unseen_s: float = 0.0  # seconds the spinner was up before any status line (place or "running")
 
     @property
     def failed(self) -> bool:
@@ -103,8 +103,8 @@ class Run:
     outcomes: list[Outcome]
     cpu_s: float
     peak_mb: float
-    wall_s: float               # the whole run, server start to stop
-    load: tuple[float, float]   # 1-minute load average at the start and the end
+    wall_s: float  # the whole run, server start to stop
+    load: tuple[float, float]  # 1-minute load average at the start and the end
 
 
 # --------------------------------------------------------------------------- links
@@ -121,9 +121,13 @@ def different_links(count: int) -> list[Link]:
     combos = [(name, n, seed) for seed in SEEDS for n in SIZES_N for name in datasets.REGISTRY]
     if count > len(combos):
         raise SystemExit(f"only {len(combos)} different settings are defined; ask for at most that many")
-    return [Link(f"dataset={name}&n={n}&seed={seed}&page=flow",
-                 ("page=flow", f"dataset={name}", f"n={n}", f"seed={seed}"))
-            for name, n, seed in combos[:count]]
+    return [
+        Link(
+            f"dataset={name}&n={n}&seed={seed}&page=flow",
+            ("page=flow", f"dataset={name}", f"n={n}", f"seed={seed}"),
+        )
+        for name, n, seed in combos[:count]
+    ]
 
 
 # --------------------------------------------------------------------------- the server
@@ -139,13 +143,28 @@ class Server:
     def __init__(self, pin: bool):
         self.port = free_port()
         self.log = tempfile.NamedTemporaryFile("w+", prefix="classroom-server-", suffix=".log", delete=False)
-        command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-                   "--server.port", str(self.port), "--server.address", "127.0.0.1",
-                   "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+        command = [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(self.port),
+            "--server.address",
+            "127.0.0.1",
+            "--browser.gatherUsageStats",
+            "false",
+            "--server.fileWatcherType",
+            "none",
+        ]
         if pin:
             command = ["taskset", "-c", str(SERVER_CORE), *command]  # taskset execs: the pid is Python's
-        self.proc = subprocess.Popen(command, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            command, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
 
     def __enter__(self) -> Server:
         try:
@@ -173,7 +192,7 @@ class Server:
     def cpu_seconds(self) -> float:
         """User + system CPU time of the server process, all its threads."""
         stat = Path(f"/proc/{self.proc.pid}/stat").read_text()
-        fields = stat.rsplit(")", 1)[1].split()   # the name in parentheses may hold spaces
+        fields = stat.rsplit(")", 1)[1].split()  # the name in parentheses may hold spaces
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def peak_mb(self) -> float:
@@ -240,8 +259,14 @@ async def lesson(port: int, links: list[Link], timeout: float, press_compute: bo
     return outcomes
 
 
-def run_class(scenario: str, links: list[Link], timeout: float, pin: bool, warm: Link | None = None,
-              one_at_a_time: bool = False) -> Run:
+def run_class(
+    scenario: str,
+    links: list[Link],
+    timeout: float,
+    pin: bool,
+    warm: Link | None = None,
+    one_at_a_time: bool = False,
+) -> Run:
     """One fresh server, whose home page the teacher opens before class (untimed: the first run imports
     the app and computes the home animation); ``warm``: one client also opens that link and presses
     Compute before class (untimed); ``one_at_a_time``: the baseline, each link by a lone client in turn."""
@@ -253,8 +278,10 @@ def run_class(scenario: str, links: list[Link], timeout: float, pin: bool, warm:
             for link, press_compute in before:
                 warmed = asyncio.run(lesson(server.port, [link], timeout, press_compute))[0]
                 if warmed.failed:
-                    raise RuntimeError(f"opening {link.query or 'the home page'} before class failed: "
-                                       f"{warmed.failure or warmed.exceptions or warmed.errors}")
+                    raise RuntimeError(
+                        f"opening {link.query or 'the home page'} before class failed: "
+                        f"{warmed.failure or warmed.exceptions or warmed.errors}"
+                    )
             cpu = server.cpu_seconds()
             groups = [[link] for link in links] if one_at_a_time else [links]
             outcomes = [o for group in groups for o in asyncio.run(lesson(server.port, group, timeout))]
@@ -263,8 +290,15 @@ def run_class(scenario: str, links: list[Link], timeout: float, pin: bool, warm:
             print(f"server log (last lines):\n{server.log_tail()}", file=sys.stderr)
             raise
         peak = server.peak_mb()
-    return Run(scenario, 1 if one_at_a_time else len(links), outcomes, cpu, peak,
-               time.perf_counter() - start, (load_start, os.getloadavg()[0]))
+    return Run(
+        scenario,
+        1 if one_at_a_time else len(links),
+        outcomes,
+        cpu,
+        peak,
+        time.perf_counter() - start,
+        (load_start, os.getloadavg()[0]),
+    )
 
 
 # --------------------------------------------------------------------------- the report
@@ -276,19 +310,23 @@ def quantiles(values: list[float | None]) -> str:
     return f"{p50:6.2f} {p95:6.2f} {done.max():6.2f}"
 
 
-HEADER = (f"{'N':>3} {'ok':>3} {'fail':>4} {'exc':>3} {'open p50/p95/max s':>20}  {'click->chart':>20}  "
-          f"{'link->chart':>20}  {'place':>5} {'unseen':>6} {'CPU s':>6} {'peak MB':>7} {'wall s':>6} "
-          f"{'load':>9}")
+HEADER = (
+    f"{'N':>3} {'ok':>3} {'fail':>4} {'exc':>3} {'open p50/p95/max s':>20}  {'click->chart':>20}  "
+    f"{'link->chart':>20}  {'place':>5} {'unseen':>6} {'CPU s':>6} {'peak MB':>7} {'wall s':>6} "
+    f"{'load':>9}"
+)
 
 
 def row(run: Run) -> str:
     out = run.outcomes
     link_s = [o.open_s + o.click_s if o.open_s is not None and o.click_s is not None else None for o in out]
-    return (f"{run.size:>3} {sum(not o.failed for o in out):>3} {sum(o.failed for o in out):>4} "
-            f"{sum(len(o.exceptions) for o in out):>3} {quantiles([o.open_s for o in out]):>20}  "
-            f"{quantiles([o.click_s for o in out]):>20}  {quantiles(link_s):>20}  "
-            f"{sum(o.saw_place for o in out):>5} {sum(o.waited_unseen for o in out):>6} {run.cpu_s:>6.1f} "
-            f"{run.peak_mb:>7.0f} {run.wall_s:>6.0f} {run.load[0]:>4.1f}>{run.load[1]:<4.1f}")
+    return (
+        f"{run.size:>3} {sum(not o.failed for o in out):>3} {sum(o.failed for o in out):>4} "
+        f"{sum(len(o.exceptions) for o in out):>3} {quantiles([o.open_s for o in out]):>20}  "
+        f"{quantiles([o.click_s for o in out]):>20}  {quantiles(link_s):>20}  "
+        f"{sum(o.saw_place for o in out):>5} {sum(o.waited_unseen for o in out):>6} {run.cpu_s:>6.1f} "
+        f"{run.peak_mb:>7.0f} {run.wall_s:>6.0f} {run.load[0]:>4.1f}>{run.load[1]:<4.1f}"
+    )
 
 
 def problems(run: Run) -> list[str]:
@@ -297,8 +335,10 @@ def problems(run: Run) -> list[str]:
         for what in ([o.failure] if o.failure else []) + o.exceptions + o.errors:
             lines.append(f"    client {i} ({o.link.query}): {what[:300]}")
         if o.waited_unseen:
-            lines.append(f"    client {i} ({o.link.query}): waited without its place: spinner up "
-                         f"{o.unseen_s:.1f} s without a status line, chart after {o.click_s or np.nan:.1f} s")
+            lines.append(
+                f"    client {i} ({o.link.query}): waited without its place: spinner up "
+                f"{o.unseen_s:.1f} s without a status line, chart after {o.click_s or np.nan:.1f} s"
+            )
     return lines
 
 
@@ -314,18 +354,24 @@ def verdict(runs: dict[tuple[str, int], Run]) -> list[str]:
         big = max((k for k in runs if k[0] == scenario), default=None, key=lambda k: k[1])
         if big and big[1] > 1:
             p95 = p95_click(runs[big])
-            lines.append(f"{big[1]} students, {scenario}: p95 click -> chart {p95:.2f} s (target <= 2 s): "
-                         f"{'met' if p95 <= 2 else 'NOT met'}")
+            lines.append(
+                f"{big[1]} students, {scenario}: p95 click -> chart {p95:.2f} s (target <= 2 s): "
+                f"{'met' if p95 <= 2 else 'NOT met'}"
+            )
     big = max((k for k in runs if k[0] == "different"), default=None, key=lambda k: k[1])
     if big and big[1] > 1:
         run = runs[big]
-        checks = {"no exception": sum(len(o.exceptions) for o in run.outcomes) == 0,
-                  "no failed client": not any(o.failed for o in run.outcomes),
-                  "every waiting client shown its place": not any(o.waited_unseen for o in run.outcomes),
-                  f"p95 click -> chart {p95_click(run):.1f} s <= 60 s": p95_click(run) <= 60,
-                  f"server memory {run.peak_mb:.0f} MB < 2 GB": run.peak_mb < 2048}
-        lines.append(f"{big[1]} students, different: " + "; ".join(
-            f"{name}: {'met' if ok else 'NOT met'}" for name, ok in checks.items()))
+        checks = {
+            "no exception": sum(len(o.exceptions) for o in run.outcomes) == 0,
+            "no failed client": not any(o.failed for o in run.outcomes),
+            "every waiting client shown its place": not any(o.waited_unseen for o in run.outcomes),
+            f"p95 click -> chart {p95_click(run):.1f} s <= 60 s": p95_click(run) <= 60,
+            f"server memory {run.peak_mb:.0f} MB < 2 GB": run.peak_mb < 2048,
+        }
+        lines.append(
+            f"{big[1]} students, different: "
+            + "; ".join(f"{name}: {'met' if ok else 'NOT met'}" for name, ok in checks.items())
+        )
     return lines
 
 
@@ -344,15 +390,19 @@ def main() -> None:
     if pin:
         os.sched_setaffinity(0, {CLIENT_CORE})  # this process is the clients; the server gets SERVER_CORE
     largest = max(s for s in sizes if s > 1) if any(s > 1 for s in sizes) else 1
-    print(f"{datetime.now().astimezone():%Y-%m-%d %H:%M %Z}, {os.cpu_count()} cores, "
-          f"{'server on core 0, clients on core 1' if pin else 'NOT pinned (fewer than 2 cores)'}, "
-          f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(
+        f"{datetime.now().astimezone():%Y-%m-%d %H:%M %Z}, {os.cpu_count()} cores, "
+        f"{'server on core 0, clients on core 1' if pin else 'NOT pinned (fewer than 2 cores)'}, "
+        f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+    )
     runs: dict[tuple[str, int], Run] = {}
     for scenario in scenarios:
         make = different_links if scenario == "different" else lesson_links
         warm = lesson_links(1)[0] if scenario == "same-warm" else None
-        print(f"\n{scenario}: {make(1)[0].query if scenario != 'different' else 'own dataset, n, seed'}"
-              f"{', pre-warmed' if warm else ''}")
+        print(
+            f"\n{scenario}: {make(1)[0].query if scenario != 'different' else 'own dataset, n, seed'}"
+            f"{', pre-warmed' if warm else ''}"
+        )
         print(HEADER)
         for size in sizes:
             # The baseline: the links of the largest class (one link for the lesson), one student at a time.
@@ -365,8 +415,10 @@ def main() -> None:
     print()
     for line in verdict(runs):
         print(line)
-    print(f"finished {datetime.now().astimezone():%H:%M %Z}, load average "
-          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(
+        f"finished {datetime.now().astimezone():%H:%M %Z}, load average "
+        f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+    )
 
 
 if __name__ == "__main__":

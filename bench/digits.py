@@ -44,10 +44,12 @@ def row(name: str, seconds: float, q: dict) -> str:
     def scores(key: str) -> str:
         return "  ".join(f"{nb.get(m, {}).get(key, float('nan')):.3f}" for m in ("flow", "pca", "umap"))
 
-    return (f"{name:>9s} {seconds:6.0f} {trip['max_error']:9.1e} {trip['mean_error']:9.1e} "
-            f"{rec['flow']:6.2f} {rec['pca']:6.2f}   {scores('trustworthiness')}   "
-            f"{scores('label_agreement')}   {gen['gaussian']:.3f} {gen.get('empirical', float('nan')):.3f} "
-            f"{gen['floor']:.3f}")
+    return (
+        f"{name:>9s} {seconds:6.0f} {trip['max_error']:9.1e} {trip['mean_error']:9.1e} "
+        f"{rec['flow']:6.2f} {rec['pca']:6.2f}   {scores('trustworthiness')}   "
+        f"{scores('label_agreement')}   {gen['gaussian']:.3f} {gen.get('empirical', float('nan')):.3f} "
+        f"{gen['floor']:.3f}"
+    )
 
 
 def main() -> None:
@@ -58,13 +60,19 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     X_train, _, X_test, labels_test = split()
-    print(f"digits: {N_TRAIN} training, {len(X_test)} held-out; {args.steps} steps, width {WIDTH}, 1 thread; "
-          f"load average at start {os.getloadavg()[0]:.2f}")
-    print("reconstruction: RMS pixel error (0-16 scale) through d dims; trustworthiness and k-NN label "
-          "agreement (k = 10) for flow / PCA / UMAP; energy distance of generated vs held-out digits with "
-          "the Gaussian and the empirical prior, and the floor (two held-out halves, same sizes).")
-    print(f"{'d':>9s} {'train s':>6s} {'trip max':>9s} {'trip mean':>9s} {'flow':>6s} {'PCA':>6s}   "
-          f"{'trust flow   PCA  UMAP':23s}   {'agree flow   PCA  UMAP':23s}   gauss   emp floor")
+    print(
+        f"digits: {N_TRAIN} training, {len(X_test)} held-out; {args.steps} steps, width {WIDTH}, 1 thread; "
+        f"load average at start {os.getloadavg()[0]:.2f}"
+    )
+    print(
+        "reconstruction: RMS pixel error (0-16 scale) through d dims; trustworthiness and k-NN label "
+        "agreement (k = 10) for flow / PCA / UMAP; energy distance of generated vs held-out digits with "
+        "the Gaussian and the empirical prior, and the floor (two held-out halves, same sizes)."
+    )
+    print(
+        f"{'d':>9s} {'train s':>6s} {'trip max':>9s} {'trip mean':>9s} {'flow':>6s} {'PCA':>6s}   "
+        f"{'trust flow   PCA  UMAP':23s}   {'agree flow   PCA  UMAP':23s}   gauss   emp floor"
+    )
     runs = [(str(d), lambda d=d: train_model(d, X_train, args.steps), True) for d in args.dims]
     if not args.no_isotropic:
         runs.append(("isotropic", lambda: isotropic(X_train, args.steps), False))

@@ -43,11 +43,14 @@ def main() -> None:
     X, _ = ic.datasets.load("circles", n=2000, seed=0)
     basis = ic.EigenBasis.fit(X)
     denoiser = ic.EmpiricalDenoiser(basis.to_eigen(X))
-    schedules = {"isotropic": ic.Schedule.isotropic(basis.eigenvalues),
-                 "reducing to 1": ic.Schedule.reducing(basis.eigenvalues, dims_to_keep=1)}
+    schedules = {
+        "isotropic": ic.Schedule.isotropic(basis.eigenvalues),
+        "reducing to 1": ic.Schedule.reducing(basis.eigenvalues, dims_to_keep=1),
+    }
     print("\n2,000 circles particles, exact empirical flow, 60 frames, inflate direction")
-    print(f"{'schedule':<15}{'solver':<28}{'wall (s)':>10}{'NFE':>8}{'max latent error':>18}"
-          f"{'round trip':>12}")
+    print(
+        f"{'schedule':<15}{'solver':<28}{'wall (s)':>10}{'NFE':>8}{'max latent error':>18}{'round trip':>12}"
+    )
     for name, schedule in schedules.items():
         flow = ic.InflationaryFlow(basis, schedule, denoiser)
         run(flow, X[:50])  # warm-up: first calls pay one-off allocation costs
@@ -55,14 +58,18 @@ def main() -> None:
         U, wall, nfe = run(flow, X)
         euler = {"method": "euler", "step_size": 0.01}
         U_euler, wall_euler, nfe_euler = run(flow, X, **euler)
-        rows = (("dopri5 tol 1e-5 (default)", U, wall, nfe, {}),
-                ("euler h=0.01 (baseline)", U_euler, wall_euler, nfe_euler, euler))
+        rows = (
+            ("dopri5 tol 1e-5 (default)", U, wall, nfe, {}),
+            ("euler h=0.01 (baseline)", U_euler, wall_euler, nfe_euler, euler),
+        )
         for label, latent, seconds, count, solver in rows:
             error = np.abs(latent - reference).max()
             round_trip = ic.metrics.round_trip_error(X, flow.decode(latent, **solver)).max_abs
             print(f"{name:<15}{label:<28}{seconds:>10.2f}{count:>8d}{error:>18.2e}{round_trip:>12.2e}")
-        print(f"{'':<15}dopri5 vs baseline: {wall_euler / wall:.1f}x faster, {nfe_euler / nfe:.1f}x fewer "
-              f"NFE; target < 1.5 s: {'met' if wall < 1.5 else 'NOT met'}")
+        print(
+            f"{'':<15}dopri5 vs baseline: {wall_euler / wall:.1f}x faster, {nfe_euler / nfe:.1f}x fewer "
+            f"NFE; target < 1.5 s: {'met' if wall < 1.5 else 'NOT met'}"
+        )
 
 
 if __name__ == "__main__":

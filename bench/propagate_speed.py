@@ -35,8 +35,9 @@ def main() -> None:
     print(f"load average {os.getloadavg()[0]:.2f} (2 cores shared with other work)")
     X, _ = ic.datasets.load("circles", seed=0)
     basis = ic.EigenBasis.fit(X, standardize=False)
-    flow = ic.InflationaryFlow(basis, ic.Schedule.isotropic(basis.eigenvalues),
-                               ic.EmpiricalDenoiser(basis.to_eigen(X)))
+    flow = ic.InflationaryFlow(
+        basis, ic.Schedule.isotropic(basis.eigenvalues), ic.EmpiricalDenoiser(basis.to_eigen(X))
+    )
     points = X[np.random.default_rng(0).choice(len(X), 100, replace=False)]
     var, t_var = timed(lambda: ic.uncertainty.propagate(flow, points, 0.01))
     rev, t_rev = timed(lambda: ic.uncertainty.propagate(flow, points, 0.01, jacobian="reverse"))
@@ -44,20 +45,25 @@ def main() -> None:
     gap = np.median(np.linalg.norm(var.cov - rev.cov, axis=(1, 2)) / np.linalg.norm(var.cov, axis=(1, 2)))
     print("\n1. propagate 100 points, exact empirical circles flow (2,000 references), dopri5 tol 1e-5")
     print(f"   linearised, variational J (default): {t_var:6.2f} s, {var.nfe} field evaluations")
-    print(f"   linearised, reverse-mode J:          {t_rev:6.2f} s, {rev.nfe} field evaluations "
-          f"(median relative difference to variational {gap:.1e})")
+    print(
+        f"   linearised, reverse-mode J:          {t_rev:6.2f} s, {rev.nfe} field evaluations "
+        f"(median relative difference to variational {gap:.1e})"
+    )
     print(f"   Monte Carlo, 50 samples per point:   {t_mc:6.2f} s, {mc.nfe} field evaluations")
     for dim in (2, 3):
         G, _ = ic.datasets.load("gaussian", n=4000, seed=0, dim=dim)
         gb = ic.EigenBasis.fit(G)
-        gflow = ic.InflationaryFlow(gb, ic.Schedule.isotropic(gb.eigenvalues),
-                                    ic.GaussianDenoiser(gb.eigenvalues))
+        gflow = ic.InflationaryFlow(
+            gb, ic.Schedule.isotropic(gb.eigenvalues), ic.GaussianDenoiser(gb.eigenvalues)
+        )
         table, t_cov = timed(lambda gflow=gflow: ic.calibration.coverage(gflow, n_test=20000))
         latents = np.random.default_rng(0).standard_normal((20000, dim))
         _, t_base = timed(lambda gflow=gflow, latents=latents: gflow.encode(gflow.decode(latents)))
-        print(f"\n2. coverage, 20,000 test points, exact Gaussian flow, {dim}-D: {t_cov:6.2f} s "
-              f"({table.attrs['nfe']} field evaluations); baseline decode + encode of the test points alone: "
-              f"{t_base:6.2f} s")
+        print(
+            f"\n2. coverage, 20,000 test points, exact Gaussian flow, {dim}-D: {t_cov:6.2f} s "
+            f"({table.attrs['nfe']} field evaluations); baseline decode + encode of the test points alone: "
+            f"{t_base:6.2f} s"
+        )
 
 
 if __name__ == "__main__":

@@ -55,12 +55,12 @@ class StreamlitClient:
     query_string: str
     timeout: float = 600.0
     page_hash: str = ""
-    widget_ids: dict[str, str] = field(default_factory=dict)   # user key -> element id
-    texts: list[Caption] = field(default_factory=list)         # markdown shown since the last action
-    spinners: list[Caption] = field(default_factory=list)      # spinner text shown ("" = spinners gone)
-    exceptions: list[str] = field(default_factory=list)        # exception elements (tracebacks in the app)
-    errors: list[str] = field(default_factory=list)            # st.error boxes
-    failure: str | None = None                                 # why the session broke, if it did
+    widget_ids: dict[str, str] = field(default_factory=dict)  # user key -> element id
+    texts: list[Caption] = field(default_factory=list)  # markdown shown since the last action
+    spinners: list[Caption] = field(default_factory=list)  # spinner text shown ("" = spinners gone)
+    exceptions: list[str] = field(default_factory=list)  # exception elements (tracebacks in the app)
+    errors: list[str] = field(default_factory=list)  # st.error boxes
+    failure: str | None = None  # why the session broke, if it did
     received_bytes: int = 0
 
     def __post_init__(self) -> None:
@@ -80,9 +80,15 @@ class StreamlitClient:
         # ping_interval=None: a browser answers pings but never sends them, and a server busy solving may
         # answer late; max_size=None: a chart with frames is one message of several megabytes.
         self._ws = await asyncio.wait_for(
-            websockets.connect(f"ws://127.0.0.1:{self.port}/_stcore/stream", subprotocols=["streamlit"],
-                               max_size=None, ping_interval=None, open_timeout=self.timeout),
-            self.timeout)
+            websockets.connect(
+                f"ws://127.0.0.1:{self.port}/_stcore/stream",
+                subprotocols=["streamlit"],
+                max_size=None,
+                ping_interval=None,
+                open_timeout=self.timeout,
+            ),
+            self.timeout,
+        )
         self._reader = asyncio.create_task(self._read())
         msg = BackMsg()
         msg.rerun_script.query_string = self.query_string
@@ -180,8 +186,12 @@ class StreamlitClient:
             self.errors.append(element.alert.body)
         elif kind == "plotly_chart":
             chart = element.plotly_chart
-            if (self._chart_key and user_key(chart.id) == self._chart_key and not self._chart.is_set()
-                    and _FRAMES.search(chart.spec)):
+            if (
+                self._chart_key
+                and user_key(chart.id) == self._chart_key
+                and not self._chart.is_set()
+                and _FRAMES.search(chart.spec)
+            ):
                 self.chart_at = at
                 self._chart.set()
         widget = getattr(element, kind, None)
@@ -199,6 +209,7 @@ class StreamlitClient:
     def started(self) -> float:
         """perf_counter() at the last action (the times recorded are seconds since then)."""
         return self._t0
+
 
 def user_key(element_id: str) -> str | None:
     """The user key of an element id ``$$ID-<hash>-<key>`` (None for an unkeyed element), as Streamlit's

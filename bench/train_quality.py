@@ -48,8 +48,15 @@ def _load() -> str:
 
 def _train(X, basis, schedule, seconds, device, stop_event=None, **overrides):
     cfg = TrainConfig(**{"seconds": seconds, "seed": SEED, "device": device, **overrides})
-    return train(X, basis, schedule, cfg, data_info={"dataset": DATASET, "n": N, "seed": SEED},
-                 sampler=quality.fresh_sampler(DATASET, SEED), stop_event=stop_event)
+    return train(
+        X,
+        basis,
+        schedule,
+        cfg,
+        data_info={"dataset": DATASET, "n": N, "seed": SEED},
+        sampler=quality.fresh_sampler(DATASET, SEED),
+        stop_event=stop_event,
+    )
 
 
 def main() -> None:
@@ -60,8 +67,10 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    print(f"# {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.node()}, {os.cpu_count()} CPUs, "
-          f"torch {torch.__version__}, device {args.device}; {_load()}")
+    print(
+        f"# {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.node()}, {os.cpu_count()} CPUs, "
+        f"torch {torch.__version__}, device {args.device}; {_load()}"
+    )
     X, _ = ic.datasets.load(DATASET, n=N, seed=SEED)
     basis = ic.EigenBasis.fit(X)
     iso = ic.Schedule.isotropic(basis.eigenvalues)
@@ -72,11 +81,15 @@ def main() -> None:
     print(f"iid floor (2,000 vs 2,000, mean of 10 pairs): {floor:.3e}")
     exact = quality.exact_flow(basis, iso, X)
     exact_q = quality.generation_quality(exact, DATASET)
-    print(f"exact empirical flow of the {N} training points: {exact_q['energy']:.3e} "
-          f"(x{exact_q['energy'] / floor:.2f} floor; pairs {_fmt(exact_q['pairs'])})")
+    print(
+        f"exact empirical flow of the {N} training points: {exact_q['energy']:.3e} "
+        f"(x{exact_q['energy'] / floor:.2f} floor; pairs {_fmt(exact_q['pairs'])})"
+    )
 
-    print(f"\nisotropic, default recipe (AdamW 2e-3, warm-up + cosine, batch {args.batch_size}, EMA, "
-          "fresh data)")
+    print(
+        f"\nisotropic, default recipe (AdamW 2e-3, warm-up + cosine, batch {args.batch_size}, EMA, "
+        "fresh data)"
+    )
     print("budget_s  steps  energy     x_floor  pairs                          round_trip_max  nfe_enc/dec")
     models = {}
     for budget in args.budgets:
@@ -96,12 +109,17 @@ def main() -> None:
         big = quality.large_comparison(flows, DATASET)
         print("  " + ", ".join(f"{k} {v:.3e}" for k, v in big.items()))
         field = quality.field_distance(models[main_s].flow, exact, held[:500])
-        print("learned vs exact field along the learned inflation of 500 held-out points, relative RMS "
-              "per time: " + ", ".join(f"t={t:.1f}: {r:.3f}" for t, r in zip(field["times"],
-                                                                              field["relative_rms"],
-                                                                              strict=True)))
-        print(f"RMS distance between the learned and exact encodings of those points: "
-              f"{field['latent_gap']:.3f} latent standard deviations")
+        print(
+            "learned vs exact field along the learned inflation of 500 held-out points, relative RMS "
+            "per time: "
+            + ", ".join(
+                f"t={t:.1f}: {r:.3f}" for t, r in zip(field["times"], field["relative_rms"], strict=True)
+            )
+        )
+        print(
+            f"RMS distance between the learned and exact encodings of those points: "
+            f"{field['latent_gap']:.3f} latent standard deviations"
+        )
 
     print(f"\ncircles reduced to 1 dimension (inflation gap 2), {main_s:g} s budget")
     red = ic.Schedule.reducing(basis.eigenvalues, dims_to_keep=1)
@@ -110,11 +128,14 @@ def main() -> None:
     for prior, kwargs in (("gaussian", {}), ("empirical", {"prior": "empirical", "reference": X})):
         learned = quality.generation_quality(res.flow, DATASET, **kwargs)["energy"]
         ref = quality.generation_quality(exact_red, DATASET, **kwargs)["energy"]
-        print(f"  {prior:9s} prior: learned {learned:.3e} (x{learned / floor:.2f} floor), "
-              f"exact flow {ref:.3e} (x{ref / floor:.2f})")
+        print(
+            f"  {prior:9s} prior: learned {learned:.3e} (x{learned / floor:.2f} floor), "
+            f"exact flow {ref:.3e} (x{ref / floor:.2f})"
+        )
     rt = quality.round_trip(res.flow, held)
-    print(f"  round trip max {rt['max_error']:.1e} (NFE {rt['nfe_encode']}/{rt['nfe_decode']}, "
-          f"{rt['solver']})")
+    print(
+        f"  round trip max {rt['max_error']:.1e} (NFE {rt['nfe_encode']}/{rt['nfe_decode']}, {rt['solver']})"
+    )
     print(f"# done {datetime.now(UTC):%H:%M} UTC; {_load()}")
 
 
@@ -139,19 +160,24 @@ def _stop_latency(X, basis, schedule, device, batch_size, repeats=3) -> None:
         asked = time.perf_counter()
         worker.join()
         latencies.append(done["at"] - asked)
-    print(f"stop latency (default network, batch {batch_size}, {repeats} runs): median "
-          f"{statistics.median(latencies) * 1e3:.0f} ms, max {max(latencies) * 1e3:.0f} ms; "
-          f"one training step {step_s * 1e3:.1f} ms ({steps} steps in {timed.seconds:.2f} s); {_load()}",
-          flush=True)
+    print(
+        f"stop latency (default network, batch {batch_size}, {repeats} runs): median "
+        f"{statistics.median(latencies) * 1e3:.0f} ms, max {max(latencies) * 1e3:.0f} ms; "
+        f"one training step {step_s * 1e3:.1f} ms ({steps} steps in {timed.seconds:.2f} s); {_load()}",
+        flush=True,
+    )
 
 
 def _row(label, res, floor, held) -> float:
     start = time.perf_counter()
     q = quality.generation_quality(res.flow, DATASET)
     rt = quality.round_trip(res.flow, held)
-    print(f"{label}  {res.history[-1][0]:5d}  {q['energy']:.3e}  {q['energy'] / floor:6.2f}  "
-          f"{_fmt(q['pairs']):29s}  {rt['max_error']:.1e}         {rt['nfe_encode']}/{rt['nfe_decode']}"
-          f"   (measured in {time.perf_counter() - start:.0f} s)", flush=True)
+    print(
+        f"{label}  {res.history[-1][0]:5d}  {q['energy']:.3e}  {q['energy'] / floor:6.2f}  "
+        f"{_fmt(q['pairs']):29s}  {rt['max_error']:.1e}         {rt['nfe_encode']}/{rt['nfe_decode']}"
+        f"   (measured in {time.perf_counter() - start:.0f} s)",
+        flush=True,
+    )
     return q["energy"]
 
 

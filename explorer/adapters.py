@@ -100,9 +100,15 @@ def cached(fn: Callable | None = None, *, job: str | None = None):
     def key_of(args, kwargs) -> tuple:
         bound = signature.bind(*args, **kwargs)
         bound.apply_defaults()
-        return (fn.__module__, fn.__qualname__,
-                tuple((name, _hashable(value)) for name, value in bound.arguments.items()
-                      if not name.startswith("_")))
+        return (
+            fn.__module__,
+            fn.__qualname__,
+            tuple(
+                (name, _hashable(value))
+                for name, value in bound.arguments.items()
+                if not name.startswith("_")
+            ),
+        )
 
     @functools.wraps(fn)
     def call(*args, **kwargs):
@@ -142,8 +148,10 @@ def _hashable(value) -> Any:
         return tuple(sorted((str(k), _hashable(v)) for k, v in value.items()))
     if value is None or isinstance(value, str | int | float | bool | bytes | np.generic):
         return value
-    raise TypeError(f"Cannot key a cache on {type(value).__name__}: name the argument with a leading _ "
-                    "and pass a key string that identifies it.")
+    raise TypeError(
+        f"Cannot key a cache on {type(value).__name__}: name the argument with a leading _ "
+        "and pass a key string that identifies it."
+    )
 
 
 def _nbytes(value, depth: int = 0) -> int:
@@ -165,8 +173,9 @@ def _nbytes(value, depth: int = 0) -> int:
 
 # --------------------------------------------------------------------------- data, bases, flows
 @cached
-def builtin_dataset(name: str, n: int, seed: int,
-                    noise: float | None) -> tuple[np.ndarray, np.ndarray | None]:
+def builtin_dataset(
+    name: str, n: int, seed: int, noise: float | None
+) -> tuple[np.ndarray, np.ndarray | None]:
     """A built-in dataset, generated once per parameter set."""
     return ic.datasets.load(name, n=n, seed=seed, noise=noise)
 
@@ -199,23 +208,34 @@ class FlowResult:
     """One computed animation: frames of flow coordinates plus everything shown under the figure."""
 
     direction: str
-    times: np.ndarray            # (K,)
-    states: np.ndarray           # (K, N, D) float32 flow coordinates
-    labels: np.ndarray | None    # (N,) labels of the animated particles (inflate only)
-    variances: np.ndarray        # (K, D) measured per-dimension variance
-    predicted: np.ndarray        # (K, D) the schedule's marginal variance
-    solver: str                  # e.g. "dopri5, rtol=1e-05, atol=1e-05"
+    times: np.ndarray  # (K,)
+    states: np.ndarray  # (K, N, D) float32 flow coordinates
+    labels: np.ndarray | None  # (N,) labels of the animated particles (inflate only)
+    variances: np.ndarray  # (K, D) measured per-dimension variance
+    predicted: np.ndarray  # (K, D) the schedule's marginal variance
+    solver: str  # e.g. "dopri5, rtol=1e-05, atol=1e-05"
     nfe: int
     wall_time: float
     round_trip: str
-    n_total: int                 # points available before subsampling
-    kept: np.ndarray             # (D,) the schedule's kept dimensions
+    n_total: int  # points available before subsampling
+    kept: np.ndarray  # (D,) the schedule's kept dimensions
 
 
 @cached(job="flow")
-def flow_result(flow_key: str, _flow: ic.InflationaryFlow, data_key: str, _X: np.ndarray,
-                _labels: np.ndarray | None, direction: str, n_particles: int, n_frames: int, seed: int,
-                prior: str, round_trip: bool = True, blur: bool = False) -> FlowResult:
+def flow_result(
+    flow_key: str,
+    _flow: ic.InflationaryFlow,
+    data_key: str,
+    _X: np.ndarray,
+    _labels: np.ndarray | None,
+    direction: str,
+    n_particles: int,
+    n_frames: int,
+    seed: int,
+    prior: str,
+    round_trip: bool = True,
+    blur: bool = False,
+) -> FlowResult:
     """Integrate the flow for an animation, keyed by the flow, the data and the animation settings.
     Inflate animates a random subset of the data (``blur``: plus the initial noise, i.e. draws from the
     flow's t = 0 distribution); generate animates draws from the latent prior. The round trip (optional:
@@ -230,22 +250,36 @@ def flow_result(flow_key: str, _flow: ic.InflationaryFlow, data_key: str, _X: np
         traj = _flow.trajectory(start, "inflate", n_frames=n_frames)
         if round_trip:
             error = ic.metrics.round_trip_error(start, _flow.decode(traj.states[-1]))
-            round_trip_text = _round_trip_text("decode(encode(x)) vs x", error.describe(), error.max_abs,
-                                               traj.stats.options)
+            round_trip_text = _round_trip_text(
+                "decode(encode(x)) vs x", error.describe(), error.max_abs, traj.stats.options
+            )
     else:
-        latents = _flow.prior_samples(n_particles, seed=seed, prior=prior,
-                                      reference=_X if prior == "empirical" else None)
+        latents = _flow.prior_samples(
+            n_particles, seed=seed, prior=prior, reference=_X if prior == "empirical" else None
+        )
         traj = _flow.trajectory(latents, "generate", n_frames=n_frames)
         if round_trip:
             error = ic.metrics.round_trip_error(latents, _flow.encode(_flow.from_flow(traj.states[-1])))
             units = error.describe().replace("data units", "latent units")
-            round_trip_text = _round_trip_text("encode(decode(u)) vs u", units, error.max_abs,
-                                               traj.stats.options)
+            round_trip_text = _round_trip_text(
+                "encode(decode(u)) vs u", units, error.max_abs, traj.stats.options
+            )
     variances = traj.states.var(axis=1, ddof=1)
     predicted = _flow.schedule.marginal_variance(traj.times)
-    return FlowResult(direction, traj.times, traj.states.astype(np.float32), labels, variances, predicted,
-                      traj.stats.options.describe(), traj.nfe, traj.stats.wall_time, round_trip_text, len(_X),
-                      _flow.schedule.kept.copy())
+    return FlowResult(
+        direction,
+        traj.times,
+        traj.states.astype(np.float32),
+        labels,
+        variances,
+        predicted,
+        traj.stats.options.describe(),
+        traj.nfe,
+        traj.stats.wall_time,
+        round_trip_text,
+        len(_X),
+        _flow.schedule.kept.copy(),
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -267,24 +301,49 @@ class FlowRequest:
         inflate = view["direction"] == "inflate"
         budget = viz.animation.payload_particles(view["frames"], min(dim, 3))
         particles = min(view["particles"], budget, n_points if inflate else view["particles"])
-        return cls(view["direction"], particles, view["frames"], seed,
-                   "gaussian" if inflate else view["prior"], bool(view["blur"]) and inflate)
+        return cls(
+            view["direction"],
+            particles,
+            view["frames"],
+            seed,
+            "gaussian" if inflate else view["prior"],
+            bool(view["blur"]) and inflate,
+        )
 
 
-def compute_flow(flow_key: str, flow: ic.InflationaryFlow, data_key: str, X: np.ndarray,
-                 labels: np.ndarray | None, request: FlowRequest) -> FlowResult:
+def compute_flow(
+    flow_key: str,
+    flow: ic.InflationaryFlow,
+    data_key: str,
+    X: np.ndarray,
+    labels: np.ndarray | None,
+    request: FlowRequest,
+) -> FlowResult:
     """The Flow page's animation for a request (cached and queued like every solve)."""
-    return flow_result(flow_key, flow, data_key, X, labels, request.direction, request.particles,
-                       request.frames, request.seed, request.prior, blur=request.blur)
+    return flow_result(
+        flow_key,
+        flow,
+        data_key,
+        X,
+        labels,
+        request.direction,
+        request.particles,
+        request.frames,
+        request.seed,
+        request.prior,
+        blur=request.blur,
+    )
 
 
 def _round_trip_text(what: str, described: str, max_abs: float, options: ic.SolverOptions) -> str:
     """The round-trip figure, and why it can sit far above an adaptive solver's tolerance."""
     text = f"{what}: {described}"
     if options.adaptive and max_abs > 100 * max(options.rtol, options.atol):
-        text += (" — far above the tolerance for a few points: where the flow squeezes points together "
-                 "(a reducing schedule's compressed dimensions, or the exact flow near its training points) "
-                 "a small error grows on the way back; a tighter solver tolerance shrinks it")
+        text += (
+            " — far above the tolerance for a few points: where the flow squeezes points together "
+            "(a reducing schedule's compressed dimensions, or the exact flow near its training points) "
+            "a small error grows on the way back; a tighter solver tolerance shrinks it"
+        )
     return text
 
 
@@ -302,19 +361,34 @@ def trajectories_csv(result: FlowResult) -> bytes:
 
 # --------------------------------------------------------------------------- the Uncertainty page
 @cached(job="propagation")
-def propagate_both(flow_key: str, _flow: ic.InflationaryFlow, points: np.ndarray, cov: np.ndarray,
-                   n_samples: int, n_frames: int, data_key: str, _background: np.ndarray):
+def propagate_both(
+    flow_key: str,
+    _flow: ic.InflationaryFlow,
+    points: np.ndarray,
+    cov: np.ndarray,
+    n_samples: int,
+    n_frames: int,
+    data_key: str,
+    _background: np.ndarray,
+):
     """Linearised and Monte-Carlo propagation with frames, plus moving background particles."""
     linear = ic.uncertainty.propagate(_flow, points, cov, method="linear", n_frames=n_frames)
-    samples = ic.uncertainty.propagate(_flow, points, cov, method="samples", n_samples=n_samples,
-                                       n_frames=n_frames, seed=0)
+    samples = ic.uncertainty.propagate(
+        _flow, points, cov, method="samples", n_samples=n_samples, n_frames=n_frames, seed=0
+    )
     background = _flow.trajectory(_background, "inflate", n_frames=n_frames).states
     return linear, samples, background
 
 
 @cached(job="propagation")
-def region_preimage(flow_key: str, _flow: ic.InflationaryFlow, centre: tuple, radius: float, data_key: str,
-                    _reference: np.ndarray):
+def region_preimage(
+    flow_key: str,
+    _flow: ic.InflationaryFlow,
+    centre: tuple,
+    radius: float,
+    data_key: str,
+    _reference: np.ndarray,
+):
     """A latent Mahalanobis circle, its decoded pre-image, and encoded reference points for context."""
     ring = ic.uncertainty.latent_ball(_flow, np.array(centre), radius, n=240)
     return ring, ic.uncertainty.preimage(_flow, ring), _flow.encode(_reference)
@@ -332,8 +406,15 @@ def simulate(flow_key: str, _flow: ic.InflationaryFlow, weights: tuple, n: int, 
 
 
 @cached(job="inference")
-def posteriors(flow_key: str, _flow: ic.InflationaryFlow, X: np.ndarray, z: np.ndarray, noise: float,
-               method: str, sim_key: tuple):
+def posteriors(
+    flow_key: str,
+    _flow: ic.InflationaryFlow,
+    X: np.ndarray,
+    z: np.ndarray,
+    noise: float,
+    method: str,
+    sim_key: tuple,
+):
     """The posterior over the weights from the encoded data, and from the true latents z."""
     mixture = ic.inference.LatentMixture.paper_preset()
     from_flow = ic.inference.posterior_weights(_flow, X, mixture, method=method, obs_noise=noise)
@@ -350,13 +431,21 @@ def digits_split(n_train: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.n
 
 
 @cached(job="encoding")
-def encode_points(flow_key: str, _flow: ic.InflationaryFlow, points_key: str, _X: np.ndarray,
-                  _labels: np.ndarray | None, k: int):
+def encode_points(
+    flow_key: str,
+    _flow: ic.InflationaryFlow,
+    points_key: str,
+    _X: np.ndarray,
+    _labels: np.ndarray | None,
+    k: int,
+):
     """The flow's kept latent and PCA with the same d, with their neighbourhood scores."""
     Z = reduction.latent(_flow, _X)
     P = reduction.pca_embedding(_flow.basis, _X, Z.shape[1])
-    scores = {"inflationary flow": reduction.neighbourhood(_X, Z, _labels, k),
-              "PCA": reduction.neighbourhood(_X, P, _labels, k)}
+    scores = {
+        "inflationary flow": reduction.neighbourhood(_X, Z, _labels, k),
+        "PCA": reduction.neighbourhood(_X, P, _labels, k),
+    }
     return Z, P, scores
 
 
@@ -374,43 +463,76 @@ def decode_kept(flow_key: str, _flow: ic.InflationaryFlow, Z: np.ndarray) -> np.
 
 
 @cached(job="generation")
-def generate(flow_key: str, _flow: ic.InflationaryFlow, n: int, seed: int, prior: str, ref_key: str,
-             _reference: np.ndarray) -> np.ndarray:
+def generate(
+    flow_key: str,
+    _flow: ic.InflationaryFlow,
+    n: int,
+    seed: int,
+    prior: str,
+    ref_key: str,
+    _reference: np.ndarray,
+) -> np.ndarray:
     """n generated points (the empirical prior resamples the reference data's compressed latents)."""
     return _flow.sample(n, seed=seed, prior=prior, reference=_reference if prior == "empirical" else None)
 
 
 @cached(job="encoding")
-def variance_profile(flow_key: str, _flow: ic.InflationaryFlow, points_key: str, _X: np.ndarray,
-                     n_frames: int):
+def variance_profile(
+    flow_key: str, _flow: ic.InflationaryFlow, points_key: str, _X: np.ndarray, n_frames: int
+):
     """Variance of every eigen-dimension and the participation ratio over the inflation."""
     return reduction.variance_profile(_flow, _X, n_frames=n_frames)
 
 
 # --------------------------------------------------------------------------- figures of results
-def animation_figure(result: FlowResult, dims: list[int], color_mode: str, trails: int = 0,
-                     linked: bool = True, title: str = "", height: int = 560):
+def animation_figure(
+    result: FlowResult,
+    dims: list[int],
+    color_mode: str,
+    trails: int = 0,
+    linked: bool = True,
+    title: str = "",
+    height: int = 560,
+):
     """The Plotly animation of a result on the chosen coordinates (0-based), with linked panels."""
     states = result.states[:, :, dims]
     colors, color_title = viz.flow.particle_colors(result.states[0][:, dims], result.labels, color_mode)
     trail_index = np.linspace(0, states.shape[1] - 1, trails).astype(int) if trails else None
     axis_titles = [f"u{i + 1} (eigen-coordinate {i + 1})" for i in dims]
-    return viz.flow.flow_animation(result.times, states, colors, color_title, axis_titles,
-                                   result.variances if linked else None, result.predicted if linked else None,
-                                   kept=result.kept, trail_index=trail_index, title=title, height=height)
+    return viz.flow.flow_animation(
+        result.times,
+        states,
+        colors,
+        color_title,
+        axis_titles,
+        result.variances if linked else None,
+        result.predicted if linked else None,
+        kept=result.kept,
+        trail_index=trail_index,
+        title=title,
+        height=height,
+    )
 
 
-def animation_gif(result: FlowResult, dims: list[int], color_mode: str, title: str = "",
-                  source: str = "") -> bytes:
+def animation_gif(
+    result: FlowResult, dims: list[int], color_mode: str, title: str = "", source: str = ""
+) -> bytes:
     """The particle animation as a looping GIF on the first two chosen coordinates (0-based); ``source``
     (which flow, exact or learned) goes under the plot with the solver and its NFE."""
     shown = dims[:2]
     states = result.states[:, :, shown]
     colors, color_title = viz.flow.particle_colors(result.states[0][:, dims], result.labels, color_mode)
     rgb, legend = viz.flow.particle_rgb(colors, color_title)
-    return viz.gif.flow_gif(result.times, states, rgb, [f"u{i + 1}" for i in shown],
-                            viz.style.fixed_ranges(states), title=title, legend=legend,
-                            note=f"colour: {color_title}. {source}; {result.solver}, {result.nfe:,} NFE")
+    return viz.gif.flow_gif(
+        result.times,
+        states,
+        rgb,
+        [f"u{i + 1}" for i in shown],
+        viz.style.fixed_ranges(states),
+        title=title,
+        legend=legend,
+        note=f"colour: {color_title}. {source}; {result.solver}, {result.nfe:,} NFE",
+    )
 
 
 @cached
@@ -420,9 +542,20 @@ def home_demo_figure():
     basis = fit_basis(X)
     schedule = ic.Schedule.reducing(basis.eigenvalues, dims_to_keep=1)
     flow = exact_flow(X, basis, schedule, rtol=DEMO["tol"], atol=DEMO["tol"])
-    result = flow_result(f"home|{schedule.describe()}", flow, "home", X, labels, "inflate", DEMO["particles"],
-                         DEMO["frames"], 0, "gaussian", round_trip=False)
-    fig = animation_figure(result, [0, 1], "label", title="Two circles inflate; the second dimension "
-                                                          "collapses",
-                           height=560)
+    result = flow_result(
+        f"home|{schedule.describe()}",
+        flow,
+        "home",
+        X,
+        labels,
+        "inflate",
+        DEMO["particles"],
+        DEMO["frames"],
+        0,
+        "gaussian",
+        round_trip=False,
+    )
+    fig = animation_figure(
+        result, [0, 1], "label", title="Two circles inflate; the second dimension collapses", height=560
+    )
     return fig

@@ -31,15 +31,19 @@ def render() -> None:
     with st.container(key="home_demo"):
         st.plotly_chart(adapters.home_demo_figure(), key="home_animation", config={"displaylogo": False})
     autoplay.play_on_arrival("home_demo")
-    st.caption("Exact empirical flow (no training), dopri5 with tolerance 1e-4; schedule reducing to 1 "
-               "dimension. It loops until you press Pause; drag the time slider to look at one moment.")
+    st.caption(
+        "Exact empirical flow (no training), dopri5 with tolerance 1e-4; schedule reducing to 1 "
+        "dimension. It loops until you press Pause; drag the time slider to look at one moment."
+    )
     st.markdown("#### The pages")
     for spec in PAGES:
         col_link, col_text = st.columns([1, 4])
         col_link.page_link(spec.path, label=spec.title, icon=spec.icon)
         col_text.markdown(spec.summary)
-    st.caption("The address bar always holds a link to the current view (data, schedule, seed, page): "
-               "copy it to share exactly what you see.")
+    st.caption(
+        "The address bar always holds a link to the current view (data, schedule, seed, page): "
+        "copy it to share exactly what you see."
+    )
     _lesson_section()
 
 
@@ -50,7 +54,11 @@ def _lesson_section() -> None:
     st.markdown(lesson.summary + " A box on top of each page guides you to the next step.")
     for i, step in enumerate(lesson.steps):
         col_button, col_text = st.columns([2, 3], vertical_alignment="center")
-        if col_button.button(f"{i + 1}. {step.title}", key=f"lesson_start_{i}", use_container_width=True,
-                             help=f"Set up step {i + 1} and open the {step.page} page."):
+        if col_button.button(
+            f"{i + 1}. {step.title}",
+            key=f"lesson_start_{i}",
+            use_container_width=True,
+            help=f"Set up step {i + 1} and open the {step.page} page.",
+        ):
             lessons.go_to(i)
         col_text.markdown(step.goal)

@@ -23,8 +23,8 @@ import streamlit as st
 import torch
 
 SLOTS = max(1, os.cpu_count() or 1)
-KIND_CAPS = {"training": 2}        # queued + running jobs of a kind, server-wide
-ORPHAN_SECONDS = 30.0              # a job is cancelled once its session has been gone this long
+KIND_CAPS = {"training": 2}  # queued + running jobs of a kind, server-wide
+ORPHAN_SECONDS = 30.0  # a job is cancelled once its session has been gone this long
 WATCH_EVERY = 5.0
 _WORKER = "inflow-worker-"
 
@@ -51,10 +51,10 @@ class Job:
     finished: float | None = None
     fraction: float = 0.0
     message: str = "waiting"
-    detail: Any = None          # kind-specific live data (a training run's progress and loss history)
+    detail: Any = None  # kind-specific live data (a training run's progress and loss history)
     result: Any = None
     error: str | None = None
-    finished_shown: bool = False   # the page that polls it has redrawn itself with the outcome
+    finished_shown: bool = False  # the page that polls it has redrawn itself with the outcome
     _done: threading.Event = field(default_factory=threading.Event)
 
     @property
@@ -111,8 +111,12 @@ class Job:
 class JobRunner:
     """The server-wide queue and workers."""
 
-    def __init__(self, slots: int = SLOTS, kind_caps: dict | None = None,
-                 session_alive: Callable[[str], bool] | None = None):
+    def __init__(
+        self,
+        slots: int = SLOTS,
+        kind_caps: dict | None = None,
+        session_alive: Callable[[str], bool] | None = None,
+    ):
         self.slots = slots
         self.kind_caps = dict(KIND_CAPS if kind_caps is None else kind_caps)
         self._session_alive = session_alive or _session_alive
@@ -120,8 +124,9 @@ class JobRunner:
         self._queue: deque[Job] = deque()
         self._running: list[Job] = []
         self._durations: dict[str, deque] = {}  # the latest run times of each kind, for wait estimates
-        self._workers = [threading.Thread(target=self._work, name=f"{_WORKER}{i}", daemon=True)
-                         for i in range(slots)]
+        self._workers = [
+            threading.Thread(target=self._work, name=f"{_WORKER}{i}", daemon=True) for i in range(slots)
+        ]
         for worker in self._workers:
             worker.start()
         threading.Thread(target=self._watch, name="inflow-job-watchdog", daemon=True).start()
@@ -145,15 +150,23 @@ class JobRunner:
             cap = self.kind_caps.get(kind)
             same = sum(j.kind == kind for j in (*self._queue, *self._running))
             if cap is not None and same >= cap:
-                raise ServerBusy(f"{same} {kind} jobs are already running or waiting on this server (the "
-                                 "limit "
-                                 f"is {cap}); wait for one to finish.")
+                raise ServerBusy(
+                    f"{same} {kind} jobs are already running or waiting on this server (the "
+                    "limit "
+                    f"is {cap}); wait for one to finish."
+                )
             self._queue.append(job)
             self._cond.notify()
         return job
 
-    def run(self, kind: str, title: str, fn: Callable[[Job], Any], session_id: str | None = None,
-            on_wait: Callable[[Job], None] | None = None) -> Any:
+    def run(
+        self,
+        kind: str,
+        title: str,
+        fn: Callable[[Job], Any],
+        session_id: str | None = None,
+        on_wait: Callable[[Job], None] | None = None,
+    ) -> Any:
         """Submit and wait for the result (raising the job's error as ValueError); ``on_wait(job)`` is
         called about four times a second meanwhile, to show the place in the queue and the progress."""
         job = self.submit(kind, title, fn, session_id)
@@ -261,8 +274,10 @@ def waiting_text(job: Job) -> str:
         running, waiting = runner().counts()
         eta = runner().estimate(job)
         wait = f", about {eta:.0f} s" if eta is not None else ""
-        return (f"Waiting: place {place} of {waiting} in the queue{wait} ({running} job(s) running on this "
-                "server).")
+        return (
+            f"Waiting: place {place} of {waiting} in the queue{wait} ({running} job(s) running on this "
+            "server)."
+        )
     return f"{job.message} ({job.elapsed():.0f} s)"
 
 
@@ -273,7 +288,7 @@ class TrainingLive:
 
     progress: Any = None
     history: list = field(default_factory=list)
-    installed: bool = False   # the page made the finished model the session's model
+    installed: bool = False  # the page made the finished model the session's model
     preview: tuple | None = None  # (step, generated points) from the model so far
 
 
@@ -293,8 +308,9 @@ def start_training(X, basis, schedule, config, data_info: dict, data_title: str,
             live.progress = progress
             live.history.append((progress.step, progress.loss))
             if progress.eta is not None:
-                job.report(progress.elapsed / max(progress.elapsed + progress.eta, 1e-9),
-                           f"step {progress.step:,}")
+                job.report(
+                    progress.elapsed / max(progress.elapsed + progress.eta, 1e-9), f"step {progress.step:,}"
+                )
 
         def on_preview(step: int, flow) -> None:
             latents = flow.prior_samples(PREVIEW_POINTS, seed=0)  # the same draws every time
@@ -303,8 +319,17 @@ def start_training(X, basis, schedule, config, data_info: dict, data_title: str,
             except ValueError:  # an early model the solver cannot follow: keep training, skip this look
                 pass
 
-        return training.train(X, basis, schedule, config, progress=on_progress, stop_event=job.stop_event,
-                              data_info=data_info, sampler=sampler, preview=on_preview)
+        return training.train(
+            X,
+            basis,
+            schedule,
+            config,
+            progress=on_progress,
+            stop_event=job.stop_event,
+            data_info=data_info,
+            sampler=sampler,
+            preview=on_preview,
+        )
 
     job = runner().submit("training", f"Training on {data_title}", work, session_id())
     job.detail = live
@@ -319,9 +344,17 @@ def start_sbc(flow, mixture, replicates: int, n: int, noise: float, solver: dict
         solver_options = dict(solver)
         method = solver_options.pop("method", None)
         try:
-            return inference.sbc(flow, mixture, replicates=replicates, n=n, obs_noise=noise,
-                                 progress=job.report, stop=job.stop_event, solver_method=method,
-                                 **solver_options)
+            return inference.sbc(
+                flow,
+                mixture,
+                replicates=replicates,
+                n=n,
+                obs_noise=noise,
+                progress=job.report,
+                stop=job.stop_event,
+                solver_method=method,
+                **solver_options,
+            )
         except inference.Cancelled:
             raise Cancelled from None
 
@@ -337,13 +370,19 @@ def start_coverage(flows: dict, n_test: int, n_boundary: int, data) -> Job:
 
     def work(job: Job) -> dict:
         for k, (name, flow) in enumerate(flows.items()):
+
             def report(fraction: float, message: str, k=k, name=name) -> None:
                 job.report((k + fraction) / len(flows), f"{name}: {message}")
 
             try:
                 results[name] = calibration.coverage_experiment(
-                    flow, n_test=n_test, n_boundary=n_boundary, progress=report, stop_event=job.stop_event,
-                    data=data)
+                    flow,
+                    n_test=n_test,
+                    n_boundary=n_boundary,
+                    progress=report,
+                    stop_event=job.stop_event,
+                    data=data,
+                )
             except calibration.CalibrationCancelled:
                 raise Cancelled from None
         return results

@@ -93,18 +93,25 @@ def active_flow_or_stop(data: state.Data, basis, schedule) -> state.ActiveFlow:
     try:
         return state.active_flow(data, basis, schedule)
     except ValueError as err:
-        st.error(f"{plain(err, 600)} Switch the data and schedule back to the model's, or use the exact "
-                 "flow.")
+        st.error(
+            f"{plain(err, 600)} Switch the data and schedule back to the model's, or use the exact flow."
+        )
     c1, c2 = st.columns(2)
-    if c1.button("Switch to the model's data and schedule", key="guard_adopt",
-                 help="Load the dataset and schedule the model was trained on."):
+    if c1.button(
+        "Switch to the model's data and schedule",
+        key="guard_adopt",
+        help="Load the dataset and schedule the model was trained on.",
+    ):
         try:
             state.adopt_model_settings()
             st.rerun()
         except ValueError as adopt_err:
             st.error(str(adopt_err))
-    if c2.button("Use the exact flow instead", key="guard_exact",
-                 help="Integrate the exact flow of the current data; the model stays loaded."):
+    if c2.button(
+        "Use the exact flow instead",
+        key="guard_exact",
+        help="Integrate the exact flow of the current data; the model stays loaded.",
+    ):
         state.use_exact_flow()
         st.rerun()
     st.stop()

@@ -26,8 +26,10 @@ _KEY = re.compile(r"[A-Za-z0-9_.]+")
 # Presenter mode: no sidebar or app header, larger text, less padding, the page's explanation hidden (the
 # teacher speaks it), and every input control hidden except those the step names (CONTROLS, keys filled
 # in) and the banner's own. Constant CSS from this file and keys checked against _KEY: no user input.
-_INPUTS = ":is(.stButton, .stDownloadButton, .stSlider, .stSelectbox, .stRadio, .stNumberInput, " \
-          ".stMultiSelect, .stCheckbox, .stTextInput, .stFileUploader, .stPopover)"
+_INPUTS = (
+    ":is(.stButton, .stDownloadButton, .stSlider, .stSelectbox, .stRadio, .stNumberInput, "
+    ".stMultiSelect, .stCheckbox, .stTextInput, .stFileUploader, .stPopover)"
+)
 _PRESENTER_CSS = """<style>
 [data-testid=stSidebar], [data-testid=stSidebarCollapsedControl], [data-testid=stHeader],
 .st-key-page_intro {display: none !important;}
@@ -41,8 +43,8 @@ h1 {font-size: 1.9rem !important; padding: 0.2rem 0 !important;}
 @dataclass(frozen=True)
 class Step:
     title: str
-    goal: str          # one line: what the step shows
-    page: str          # a page's url_path
+    goal: str  # one line: what the step shows
+    page: str  # a page's url_path
     dataset: str
     schedule: dict
     settings: dict
@@ -70,8 +72,13 @@ def lesson() -> Lesson:
         problems = [f"schedule field {k!r}" for k in step.schedule if k not in SCHEDULE_FIELDS]
         pages = page_defaults()
         problems += [f"settings of page {g!r}" for g in step.settings if g not in pages]
-        problems += [f"setting {g}.{k}" for g, values in step.settings.items() if g in pages
-                     for k in values if k not in pages[g]]
+        problems += [
+            f"setting {g}.{k}"
+            for g, values in step.settings.items()
+            if g in pages
+            for k in values
+            if k not in pages[g]
+        ]
         if page_path(step) is None:
             problems.append(f"page {step.page!r}")
         if step.dataset not in ic.datasets.REGISTRY:
@@ -161,20 +168,34 @@ def banner() -> None:
             st.markdown(f"{heading}  \n**Point out:** {step.notice}  \n**Ask the class:** {step.ask}")
         back, forward, end, mode, where = st.columns([1, 1, 1, 1.2, 1.6], vertical_alignment="center")
         target = None
-        if back.button("← Previous step", key="lesson_back", disabled=index == 0,
-                       help="Set up the previous step and open its page."):
+        if back.button(
+            "← Previous step",
+            key="lesson_back",
+            disabled=index == 0,
+            help="Set up the previous step and open its page.",
+        ):
             target = index - 1
-        if forward.button("Next step →", key="lesson_next", disabled=index == len(steps) - 1, type="primary",
-                          help="Set up the next step (data, schedule, flow and view) and open its page."):
+        if forward.button(
+            "Next step →",
+            key="lesson_next",
+            disabled=index == len(steps) - 1,
+            type="primary",
+            help="Set up the next step (data, schedule, flow and view) and open its page.",
+        ):
             target = index + 1
         if end.button("End the lesson", key="lesson_end", help="Hide this box; everything else stays."):
             state.session().lesson = None
             st.rerun()
-        mode.toggle("Presenter mode", **state.bind("lesson", "present"),
-                    help="For a projector: hides the sidebar, the page's explanation and every control this "
-                         "step does not name, and enlarges the text. A link with &present=1 opens it so.")
-        with where.popover("Link to this step", help="An address for slides: it opens this step in a new "
-                                                      "session, set up as here."):
+        mode.toggle(
+            "Presenter mode",
+            **state.bind("lesson", "present"),
+            help="For a projector: hides the sidebar, the page's explanation and every control this "
+            "step does not name, and enlarges the text. A link with &present=1 opens it so.",
+        )
+        with where.popover(
+            "Link to this step",
+            help="An address for slides: it opens this step in a new session, set up as here.",
+        ):
             st.code(link(index), language=None)
     if target is not None:
         go_to(target)
@@ -188,8 +209,9 @@ def step_animation(step: Step) -> tuple:
         data_spec, sched_spec = state.trained_settings(model.card)
     else:
         model, data_spec = None, state.DataSpec.default_for(step.dataset)
-        sched_spec = replace(state.ScheduleSpec.recommended(ic.datasets.info(step.dataset).dim, step.dataset),
-                             **step.schedule)
+        sched_spec = replace(
+            state.ScheduleSpec.recommended(ic.datasets.info(step.dataset).dim, step.dataset), **step.schedule
+        )
     data = state.load_data(data_spec)
     basis = adapters.basis_for(data.key, data.X)
     active = state.flow_for(data, basis, sched_spec.build(basis), model, state.SolverSpec())
@@ -203,9 +225,14 @@ def warm_up() -> list:
     """Once per server: compute the Flow-page steps' animations in the background (the job runner's
     queue), so a class that opens a step's link and presses Compute gets the cached result at once."""
     steps = [step for step in lesson().steps if step.page == "flow"]
-    return [jobs.runner().submit("warm-up", f"Lesson step: {step.title}",
-                                 lambda job, step=step: adapters.compute_flow(*step_animation(step)))
-            for step in steps]
+    return [
+        jobs.runner().submit(
+            "warm-up",
+            f"Lesson step: {step.title}",
+            lambda job, step=step: adapters.compute_flow(*step_animation(step)),
+        )
+        for step in steps
+    ]
 
 
 def go_to(index: int) -> None:

@@ -31,12 +31,15 @@ def render() -> None:
         if s.model is not None and s.use_model:
             st.markdown(f"**Model:** learned network ({plain(s.model.source)})")
             if schedule is not None and (reason := state.model_mismatch(s.model, data, schedule)):
-                st.warning(f"The model does not fit this selection: {plain(reason, 400)}. See the "
-                           "Train / Load page.")
+                st.warning(
+                    f"The model does not fit this selection: {plain(reason, 400)}. See the Train / Load page."
+                )
         else:
             st.markdown("**Model:** exact empirical flow (no training)")
         job = s.jobs.get("training")
         if job is not None and job.active:
             st.markdown(f"**Training:** {jobs.waiting_text(job)}")
-        st.caption(f"Compute device: {resolve_device('auto')} (torch {torch.__version__.split('+')[0]}); "
-                   "flows integrate in float64 on the CPU.")
+        st.caption(
+            f"Compute device: {resolve_device('auto')} (torch {torch.__version__.split('+')[0]}); "
+            "flows integrate in float64 on the CPU."
+        )

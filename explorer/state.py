@@ -126,8 +126,8 @@ class Upload:
     columns: list[str]
     filename: str
     sha256: str
-    title: str = ""       # what the pages call it; "" means "upload <filename>"
-    drawn: bool = False   # drawn on the Data page rather than uploaded
+    title: str = ""  # what the pages call it; "" means "upload <filename>"
+    drawn: bool = False  # drawn on the Data page rather than uploaded
 
 
 @dataclass
@@ -149,12 +149,12 @@ class Session:
     sched: ScheduleSpec = field(default_factory=lambda: ScheduleSpec.recommended(2, DEFAULT_DATASET))
     solver: SolverSpec = field(default_factory=SolverSpec)
     model: Model | None = None
-    use_model: bool = False          # integrate the model (when it fits) instead of the exact flow
+    use_model: bool = False  # integrate the model (when it fits) instead of the exact flow
     upload: Upload | None = None
     pages: dict = field(default_factory=page_defaults)  # each page's own settings, by url name
     results: OrderedDict = field(default_factory=OrderedDict)
     lesson: int | None = None
-    jobs: dict = field(default_factory=dict)     # this session's background job of each kind
+    jobs: dict = field(default_factory=dict)  # this session's background job of each kind
     notices: list = field(default_factory=list)  # messages for the next run (bad link values, ...)
 
 
@@ -185,10 +185,16 @@ def notify(message: str) -> None:
 # --------------------------------------------------------------------------- the shareable URL
 # URL parameter -> (group, field, parser). Short names: they end up in shared links.
 _URL_FIELDS = {
-    "dataset": ("dataset", "dataset", str), "n": ("dataset", "n", int), "seed": ("dataset", "seed", int),
-    "noise": ("dataset", "noise", float), "family": ("sched", "family", str),
-    "d": ("sched", "dims_to_keep", int), "gap": ("sched", "inflation_gap", float),
-    "gamma0": ("sched", "gamma0", float), "rho": ("sched", "rho", float), "kappa": ("sched", "kappa", float),
+    "dataset": ("dataset", "dataset", str),
+    "n": ("dataset", "n", int),
+    "seed": ("dataset", "seed", int),
+    "noise": ("dataset", "noise", float),
+    "family": ("sched", "family", str),
+    "d": ("sched", "dims_to_keep", int),
+    "gap": ("sched", "inflation_gap", float),
+    "gamma0": ("sched", "gamma0", float),
+    "rho": ("sched", "rho", float),
+    "kappa": ("sched", "kappa", float),
     "T": ("sched", "t_max", float),
 }
 
@@ -302,11 +308,21 @@ def load_data(spec: DataSpec) -> Data:
         up = session().upload
         if up is None:
             raise ValueError("No uploaded table in this session; upload one on the Data page.")
-        return Data(up.X, up.labels, up.title or f"upload {up.filename}", f"upload|{up.sha256[:16]}",
-                    {"dataset": "upload", "sha256": up.sha256, "filename": up.filename})
+        return Data(
+            up.X,
+            up.labels,
+            up.title or f"upload {up.filename}",
+            f"upload|{up.sha256[:16]}",
+            {"dataset": "upload", "sha256": up.sha256, "filename": up.filename},
+        )
     X, labels = adapters.builtin_dataset(spec.dataset, spec.n, spec.seed, spec.noise)
-    return Data(X, labels, ic.datasets.info(spec.dataset).title,
-                f"{spec.dataset}|{spec.n}|{spec.seed}|{spec.noise}", asdict(spec))
+    return Data(
+        X,
+        labels,
+        ic.datasets.info(spec.dataset).title,
+        f"{spec.dataset}|{spec.n}|{spec.seed}|{spec.noise}",
+        asdict(spec),
+    )
 
 
 def current_data() -> Data:
@@ -343,13 +359,24 @@ def use_drawn_points(X: np.ndarray, classes: np.ndarray) -> None:
     X = np.asarray(X, dtype=np.float64).reshape(-1, 2)
     classes = np.asarray(classes, dtype=int).reshape(-1)
     if len(X) < ic.datasets.MIN_ROWS:
-        raise ValueError(f"The drawing has {len(X)} point{'s' * (len(X) != 1)}; the flow needs at least "
-                         f"{ic.datasets.MIN_ROWS} (the same minimum as an uploaded table). Spray a lasso or "
-                         "click a few more.")
+        raise ValueError(
+            f"The drawing has {len(X)} point{'s' * (len(X) != 1)}; the flow needs at least "
+            f"{ic.datasets.MIN_ROWS} (the same minimum as an uploaded table). Spray a lasso or "
+            "click a few more."
+        )
     content = ic.datasets.drawing_csv(X, classes)
     table = ic.datasets.load_table(content, "drawing.csv", label_column="class")
-    _use_upload(Upload(table.X, classes, list(table.columns), "drawing.csv",
-                       hashlib.sha256(content).hexdigest(), title=DRAWING_TITLE, drawn=True))
+    _use_upload(
+        Upload(
+            table.X,
+            classes,
+            list(table.columns),
+            "drawing.csv",
+            hashlib.sha256(content).hexdigest(),
+            title=DRAWING_TITLE,
+            drawn=True,
+        )
+    )
 
 
 def _use_upload(upload: Upload) -> None:
@@ -404,11 +431,14 @@ def model_mismatch(model: Model, data: Data, schedule: ic.Schedule) -> str | Non
     theirs_s, ours_s = model.card.get("schedule") or {}, schedule.to_dict()
     for k in sorted(set(theirs_s) | set(ours_s)):
         a, b = theirs_s.get(k), ours_s.get(k)
-        same = a == b or (isinstance(a, int | float) and isinstance(b, int | float)
-                          and math.isclose(a, b, rel_tol=1e-6))
+        same = a == b or (
+            isinstance(a, int | float) and isinstance(b, int | float) and math.isclose(a, b, rel_tol=1e-6)
+        )
         if not same:
-            return (f"the model was trained with schedule {k}={a}; the current schedule has {k}={b} "
-                    f"({schedule.describe()})")
+            return (
+                f"the model was trained with schedule {k}={a}; the current schedule has {k}={b} "
+                f"({schedule.describe()})"
+            )
     return None
 
 
@@ -493,8 +523,9 @@ def active_flow(data: Data, basis: ic.EigenBasis, schedule: ic.Schedule) -> Acti
     return flow_for(data, basis, schedule, s.model if s.use_model else None, s.solver)
 
 
-def flow_for(data: Data, basis: ic.EigenBasis, schedule: ic.Schedule, model: Model | None,
-             solver: SolverSpec) -> ActiveFlow:
+def flow_for(
+    data: Data, basis: ic.EigenBasis, schedule: ic.Schedule, model: Model | None, solver: SolverSpec
+) -> ActiveFlow:
     """``active_flow`` for given settings, without a session (the lesson warm-up uses it too): the model
     when given (ValueError if it does not fit), else the exact empirical flow."""
     options = solver.options()
@@ -503,8 +534,12 @@ def flow_for(data: Data, basis: ic.EigenBasis, schedule: ic.Schedule, model: Mod
         if reason:
             raise ValueError(f"The loaded model does not fit the current selection: {reason}.")
         flow = model.flow.with_solver(**options)
-        return ActiveFlow(flow, f"model|{model.id}|{flow.solver.describe()}",
-                          f"learned network ({model.source})", exact=False)
+        return ActiveFlow(
+            flow,
+            f"model|{model.id}|{flow.solver.describe()}",
+            f"learned network ({model.source})",
+            exact=False,
+        )
     flow = adapters.exact_flow(data.X, basis, schedule, **options)
     key = f"exact|{data.key}|{schedule.to_dict()}|{flow.solver.describe()}"
     return ActiveFlow(flow, key, "exact empirical flow of the data (no training)", exact=True)

@@ -11,7 +11,7 @@ import re
 
 MAX_CHARS = 200
 _SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#!|~$:@])")  # ":" and "@" also stop bare-URL / e-mail links
-_WWW = re.compile(r"(www)\.", re.IGNORECASE)               # and "www." the third kind of bare link
+_WWW = re.compile(r"(www)\.", re.IGNORECASE)  # and "www." the third kind of bare link
 _LIST_START = re.compile(r"^(\d+)([.)])|^([-+])")  # "1. " or "- " would start a list
 
 

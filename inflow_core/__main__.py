@@ -45,9 +45,12 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--n", type=int, default=None, help="training points (default: the dataset's default)")
     t.add_argument("--schedule", choices=FAMILIES, default="isotropic")
     t.add_argument("--keep", type=int, default=1, help="dimensions kept by a reducing schedule")
-    t.add_argument("--no-fresh", action="store_true",
-                   help="built-in datasets: resample the n training points instead of drawing fresh data "
-                        "(the digits always do)")
+    t.add_argument(
+        "--no-fresh",
+        action="store_true",
+        help="built-in datasets: resample the n training points instead of drawing fresh data "
+        "(the digits always do)",
+    )
     t.add_argument("--out", type=Path, required=True)
     defaults = TrainConfig()
     t.add_argument("--seconds", type=float, default=defaults.seconds, help="time budget")
@@ -95,23 +98,34 @@ def _train(args) -> int:
         basis = EigenBasis.fit(X)
         params = {"dims_to_keep": args.keep} if args.schedule == "reducing" else {}
         schedule = Schedule.create(args.schedule, basis.eigenvalues, **params)
-        config = TrainConfig(seconds=None if args.steps else args.seconds, steps=args.steps,
-                             batch_size=args.batch_size, lr=args.lr, width=args.width, depth=args.depth,
-                             seed=args.seed, device=args.device)
+        config = TrainConfig(
+            seconds=None if args.steps else args.seconds,
+            steps=args.steps,
+            batch_size=args.batch_size,
+            lr=args.lr,
+            width=args.width,
+            depth=args.depth,
+            seed=args.seed,
+            device=args.device,
+        )
         bar = _ProgressBar(config) if rank == 0 else None
-        result = train(X, basis, schedule, config, progress=bar and bar.callback, data_info=data_info,
-                       sampler=sampler)
+        result = train(
+            X, basis, schedule, config, progress=bar and bar.callback, data_info=data_info, sampler=sampler
+        )
         if bar:
             bar.close()
         if rank == 0:
             save_flow(result.flow, args.out, result.card)
             if args.history:
-                np.savetxt(args.history, np.array(result.history), delimiter=",", header="step,loss",
-                           comments="")
+                np.savetxt(
+                    args.history, np.array(result.history), delimiter=",", header="step,loss", comments=""
+                )
             info = result.card["training"]
-            print(f"saved {args.out}: {info['steps']} steps, {info['samples_seen']:,} samples, "
-                  f"{info['seconds']:.1f} s on {info['device']} x{info['processes']}, "
-                  f"final loss {info['final_loss']:.4f}")
+            print(
+                f"saved {args.out}: {info['steps']} steps, {info['samples_seen']:,} samples, "
+                f"{info['seconds']:.1f} s on {info['device']} x{info['processes']}, "
+                f"final loss {info['final_loss']:.4f}"
+            )
     finally:
         if dist.is_initialized():
             dist.destroy_process_group()
@@ -160,8 +174,10 @@ def _model(name_or_path: str):
     shipped = {m["name"]: m["path"] for m in shipped_models()}
     if name_or_path in shipped:
         return load_flow(shipped[name_or_path])
-    raise ValueError(f"No model file {name_or_path!r} and no shipped model of that name; shipped models: "
-                     f"{', '.join(shipped) or 'none installed'}.")
+    raise ValueError(
+        f"No model file {name_or_path!r} and no shipped model of that name; shipped models: "
+        f"{', '.join(shipped) or 'none installed'}."
+    )
 
 
 def _sample(args) -> int:

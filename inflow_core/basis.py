@@ -84,16 +84,26 @@ class EigenBasis:
 
     def state(self) -> dict[str, np.ndarray]:
         """Arrays needed to rebuild the basis (for checkpoints)."""
-        return {"mean": self.mean, "vectors": self.vectors, "eigenvalues": self.eigenvalues,
-                "offset": self.offset, "scale": self.scale}
+        return {
+            "mean": self.mean,
+            "vectors": self.vectors,
+            "eigenvalues": self.eigenvalues,
+            "offset": self.offset,
+            "scale": self.scale,
+        }
 
     @classmethod
     def from_state(cls, state: dict, standardize: bool) -> EigenBasis:
-        arrays = {k: np.asarray(state[k], dtype=np.float64) for k in ("mean", "vectors", "eigenvalues",
-                                                                       "offset", "scale")}
+        arrays = {
+            k: np.asarray(state[k], dtype=np.float64)
+            for k in ("mean", "vectors", "eigenvalues", "offset", "scale")
+        }
         dim = arrays["eigenvalues"].shape[0] if arrays["eigenvalues"].ndim == 1 else -1
-        shapes_ok = dim > 0 and arrays["vectors"].shape == (dim, dim) and all(
-            arrays[k].shape == (dim,) for k in ("mean", "offset", "scale"))
+        shapes_ok = (
+            dim > 0
+            and arrays["vectors"].shape == (dim, dim)
+            and all(arrays[k].shape == (dim,) for k in ("mean", "offset", "scale"))
+        )
         if not shapes_ok:
             raise ValueError("Basis arrays have inconsistent shapes.")
         if not all(np.all(np.isfinite(a)) for a in arrays.values()):

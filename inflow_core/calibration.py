@@ -32,9 +32,11 @@ RADII = (0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5)
 MESH_MAX_DIM = 3
 # Refinement stops splitting a 3-D mesh beyond this many triangles (inside tests cost points x triangles).
 MAX_FACES = 40_000
-HIGH_D_NOTE = ("Boundaries are meshed only up to 3-D: a mesh of a (D-1)-sphere needs about h^-(D-1) cells "
-               "for edge length h, so in higher D the table reports the round trip of Mahalanobis-ball "
-               "membership (decode then encode) instead of counts inside moved boundaries.")
+HIGH_D_NOTE = (
+    "Boundaries are meshed only up to 3-D: a mesh of a (D-1)-sphere needs about h^-(D-1) cells "
+    "for edge length h, so in higher D the table reports the round trip of Mahalanobis-ball "
+    "membership (decode then encode) instead of counts inside moved boundaries."
+)
 
 
 SHRINKING_NOISE_NOTE = (
@@ -44,13 +46,15 @@ SHRINKING_NOISE_NOTE = (
     "choice of the closest data point, so the flow becomes nearly discontinuous: tiny solver errors jump "
     "points between the cells of neighbouring data points and the moved boundaries no longer enclose the "
     "same points (docs/MATH.md sections 4b and 7). Lower the inflation gap to 2 or below (Schedule page), "
-    "tighten the solver tolerance, or use a learned network, whose field is smooth.")
+    "tighten the solver tolerance, or use a learned network, whose field is smooth."
+)
 
 
 def coverage_note(table: pd.DataFrame, schedule: Schedule) -> str:
     """Why coverage changed after generation, when it did and the schedule explains it; else ''."""
-    moved = np.abs(table.after_generation - table.initial) > 3 * np.hypot(table.initial_se,
-                                                                         table.after_generation_se)
+    moved = np.abs(table.after_generation - table.initial) > 3 * np.hypot(
+        table.initial_se, table.after_generation_se
+    )
     shrinking = int(np.sum(schedule.growth < 0))
     return SHRINKING_NOISE_NOTE.format(n=shrinking) if moved.any() and shrinking else ""
 
@@ -94,17 +98,36 @@ class CoverageResult:
     note: str = ""
 
 
-def coverage(flow: InflationaryFlow, radii=RADII, n_test: int = 20000, n_boundary: int = 200, seed: int = 0,
-             progress=None, stop_event=None, **options) -> pd.DataFrame:
+def coverage(
+    flow: InflationaryFlow,
+    radii=RADII,
+    n_test: int = 20000,
+    n_boundary: int = 200,
+    seed: int = 0,
+    progress=None,
+    stop_event=None,
+    **options,
+) -> pd.DataFrame:
     """Coverage table (percent) with columns radius, nominal, initial, after_generation,
     after_round_trip, their Monte-Carlo standard errors (``*_se``), membership_kept and boundary_points."""
     return coverage_experiment(flow, radii, n_test, n_boundary, seed, progress, stop_event, **options).table
 
 
-def coverage_experiment(flow: InflationaryFlow, radii=RADII, n_test: int = 20000, n_boundary: int = 200,
-                        seed: int = 0, progress=None, stop_event=None, refine_rounds: int = 4,
-                        refine_length: float = 0.02, refine_tol: float = 1e-3, chunk: int = 5000,
-                        data=None, **solver) -> CoverageResult:
+def coverage_experiment(
+    flow: InflationaryFlow,
+    radii=RADII,
+    n_test: int = 20000,
+    n_boundary: int = 200,
+    seed: int = 0,
+    progress=None,
+    stop_event=None,
+    refine_rounds: int = 4,
+    refine_length: float = 0.02,
+    refine_tol: float = 1e-3,
+    chunk: int = 5000,
+    data=None,
+    **solver,
+) -> CoverageResult:
     """Run the experiment; see the module docstring.
 
     Refinement, for up to ``refine_rounds`` rounds: on edges longer than ``refine_length`` times the RMS
@@ -143,8 +166,9 @@ def coverage_experiment(flow: InflationaryFlow, radii=RADII, n_test: int = 20000
     boundaries: list[Boundary] = []
     if dim <= MESH_MAX_DIM:
         spread = np.sqrt(np.mean(np.sum((test_gen - test_gen.mean(axis=0)) ** 2, axis=1)))
-        boundaries = _boundaries(run, radii, sd, n_boundary, refine_rounds, refine_length * spread,
-                                 refine_tol * spread)
+        boundaries = _boundaries(
+            run, radii, sd, n_boundary, refine_rounds, refine_length * spread, refine_tol * spread
+        )
         run.report(0.85, "encoding the boundaries back")
         everything = np.concatenate([b.generated for b in boundaries])
         back = run.move(everything, "inflate", 0.85, 0.9)
@@ -170,19 +194,32 @@ def coverage_experiment(flow: InflationaryFlow, radii=RADII, n_test: int = 20000
         data_norms = np.linalg.norm(run.move(U0, "inflate", 0.95, 1.0) / sd, axis=1)
         data_inside = np.array([np.mean(data_norms <= r) for r in radii])
     run.report(1.0, "done")
-    table = pd.DataFrame({
-        "radius": radii, "nominal": 100 * geometry.chi2_coverage(radii, dim),
-        "initial": 100 * initial, "after_generation": 100 * after_gen, "after_round_trip": 100 * after_rt,
-        "initial_se": _se(initial, n_test), "after_generation_se": _se(after_gen, n_test),
-        "after_round_trip_se": _se(after_rt, n_test), "membership_kept": 100 * kept,
-        "boundary_points": points,
-    })
+    table = pd.DataFrame(
+        {
+            "radius": radii,
+            "nominal": 100 * geometry.chi2_coverage(radii, dim),
+            "initial": 100 * initial,
+            "after_generation": 100 * after_gen,
+            "after_round_trip": 100 * after_rt,
+            "initial_se": _se(initial, n_test),
+            "after_generation_se": _se(after_gen, n_test),
+            "after_round_trip_se": _se(after_rt, n_test),
+            "membership_kept": 100 * kept,
+            "boundary_points": points,
+        }
+    )
     if data is not None:
         table["data_inside"] = 100 * data_inside
         table["data_inside_se"] = _se(data_inside, n_data)
     note = " ".join(filter(None, [note, coverage_note(table, flow.schedule)]))
-    table.attrs.update(nfe=run.nfe, seconds=time.perf_counter() - run.start, note=note, dim=dim,
-                       n_test=n_test, solver=flow.solver_options(solver).describe())
+    table.attrs.update(
+        nfe=run.nfe,
+        seconds=time.perf_counter() - run.start,
+        note=note,
+        dim=dim,
+        n_test=n_test,
+        solver=flow.solver_options(solver).describe(),
+    )
     return CoverageResult(table, boundaries, test_gen, run.nfe, table.attrs["seconds"], note)
 
 
@@ -219,11 +256,15 @@ class _Run:
         times = np.array([t_max, 0.0]) if direction == "generate" else np.array([0.0, t_max])
         out = np.empty_like(u)
         for start in range(0, len(u), self.chunk):
-            states, stats = self.flow.integrate(u[start:start + self.chunk], times, direction, **self.solver)
-            out[start:start + self.chunk] = states[-1]
+            states, stats = self.flow.integrate(
+                u[start : start + self.chunk], times, direction, **self.solver
+            )
+            out[start : start + self.chunk] = states[-1]
             self.nfe += stats.nfe
-            self.report(lo + (hi - lo) * min(1.0, (start + self.chunk) / len(u)), f"{direction}: "
-                        f"{min(len(u), start + self.chunk)} of {len(u)} points")
+            self.report(
+                lo + (hi - lo) * min(1.0, (start + self.chunk) / len(u)),
+                f"{direction}: {min(len(u), start + self.chunk)} of {len(u)} points",
+            )
         return out
 
 
@@ -255,8 +296,10 @@ def _boundaries(run: _Run, radii, sd, n_boundary, rounds, max_length, max_bend) 
     run.report(0.7, "generating the boundaries")
     latent = [r * dirs * sd for r, (dirs, _) in zip(radii, shapes, strict=True)]
     moved = _move_many(run, latent, 0.7)
-    bounds = [Boundary(float(r), dirs, faces, gen) for r, (dirs, faces), gen in
-              zip(radii, shapes, moved, strict=True)]
+    bounds = [
+        Boundary(float(r), dirs, faces, gen)
+        for r, (dirs, faces), gen in zip(radii, shapes, moved, strict=True)
+    ]
     for k in range(rounds if dim > 1 else 0):
         run.report(0.7, f"refining stretched edges (round {k + 1})")
         plans = [_split_plan(b, max_length, n_boundary) for b in bounds]
@@ -302,8 +345,10 @@ def _split_plan(b: Boundary, max_length: float, max_edges: int):
     long = np.sort(long[np.argsort(length[long])[::-1][:max_edges]])
     chord = 0.5 * (b.directions[edges[long, 0]] + b.directions[edges[long, 1]])
     # The arc midpoint keeps the (area-matching) distance of the edge's end points from the centre.
-    reach = 0.5 * (np.linalg.norm(b.directions[edges[long, 0]], axis=1)
-                   + np.linalg.norm(b.directions[edges[long, 1]], axis=1))
+    reach = 0.5 * (
+        np.linalg.norm(b.directions[edges[long, 0]], axis=1)
+        + np.linalg.norm(b.directions[edges[long, 1]], axis=1)
+    )
     arc = chord / np.linalg.norm(chord, axis=1, keepdims=True) * reach[:, None]
     return chord, arc, long
 
@@ -311,7 +356,7 @@ def _split_plan(b: Boundary, max_length: float, max_edges: int):
 def _apply_split(b: Boundary, plan, generated: np.ndarray, max_bend: float) -> int:
     """Insert the arc midpoints of edges the flow bends by more than max_bend; return how many."""
     chord, mids, long = plan
-    generated_chord, generated_mids = generated[:len(chord)], generated[len(chord):]
+    generated_chord, generated_mids = generated[: len(chord)], generated[len(chord) :]
     edges = _edges(b)[long]
     image_chord_mid = 0.5 * (b.generated[edges[:, 0]] + b.generated[edges[:, 1]])
     bent = np.linalg.norm(generated_chord - image_chord_mid, axis=1) > max_bend
@@ -325,7 +370,7 @@ def _apply_split(b: Boundary, plan, generated: np.ndarray, max_bend: float) -> i
         return int(bent.sum())
     mask = np.zeros(len(geometry.mesh_edges(b.faces)), dtype=bool)
     mask[long[bent]] = True
-    _, b.faces = geometry.subdivide(b.directions, b.faces, mask)   # midpoints appended in edge order
+    _, b.faces = geometry.subdivide(b.directions, b.faces, mask)  # midpoints appended in edge order
     b.directions = np.concatenate([b.directions, mids[bent]])
     b.generated = np.concatenate([b.generated, generated_mids[bent]])
     return int(bent.sum())

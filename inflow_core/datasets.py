@@ -32,21 +32,70 @@ class DatasetInfo:
 REGISTRY: dict[str, DatasetInfo] = {
     info.name: info
     for info in (
-        DatasetInfo("circles", "Two circles", 2, 2000, "isotropic", 1,
-                    "Two noisy concentric circles (radius ratio 0.5): a shape a linear map cannot untangle."),
-        DatasetInfo("moons", "Two moons", 2, 2000, "isotropic", 1,
-                    "Two interleaved half-moons: the classic test for nonlinear structure."),
-        DatasetInfo("sine", "Sine wave", 2, 2000, "reducing", 1,
-                    "A noisy sine curve, y = sin(4 pi x)/4: essentially one-dimensional data in 2-D."),
-        DatasetInfo("swiss_roll", "Swiss roll", 3, 2000, "reducing", 2,
-                    "A rolled-up 2-D sheet in 3-D: the textbook manifold for dimension reduction."),
-        DatasetInfo("s_curve", "S-curve", 3, 2000, "reducing", 2,
-                    "An S-shaped 2-D sheet in 3-D, the paper's 3-D to 2-D example."),
-        DatasetInfo("gaussian", "Correlated Gaussian", 2, 2000, "isotropic", 1,
-                    "A correlated Gaussian of any dimension: here every flow is known in closed form."),
-        DatasetInfo("digits", "Handwritten digits 8x8", 64, 1797, "reducing", 10,
-                    "1,797 scikit-learn 8x8 images of digits 0-9 (64 pixels, values 0-16), with labels.",
-                    max_n=1797),
+        DatasetInfo(
+            "circles",
+            "Two circles",
+            2,
+            2000,
+            "isotropic",
+            1,
+            "Two noisy concentric circles (radius ratio 0.5): a shape a linear map cannot untangle.",
+        ),
+        DatasetInfo(
+            "moons",
+            "Two moons",
+            2,
+            2000,
+            "isotropic",
+            1,
+            "Two interleaved half-moons: the classic test for nonlinear structure.",
+        ),
+        DatasetInfo(
+            "sine",
+            "Sine wave",
+            2,
+            2000,
+            "reducing",
+            1,
+            "A noisy sine curve, y = sin(4 pi x)/4: essentially one-dimensional data in 2-D.",
+        ),
+        DatasetInfo(
+            "swiss_roll",
+            "Swiss roll",
+            3,
+            2000,
+            "reducing",
+            2,
+            "A rolled-up 2-D sheet in 3-D: the textbook manifold for dimension reduction.",
+        ),
+        DatasetInfo(
+            "s_curve",
+            "S-curve",
+            3,
+            2000,
+            "reducing",
+            2,
+            "An S-shaped 2-D sheet in 3-D, the paper's 3-D to 2-D example.",
+        ),
+        DatasetInfo(
+            "gaussian",
+            "Correlated Gaussian",
+            2,
+            2000,
+            "isotropic",
+            1,
+            "A correlated Gaussian of any dimension: here every flow is known in closed form.",
+        ),
+        DatasetInfo(
+            "digits",
+            "Handwritten digits 8x8",
+            64,
+            1797,
+            "reducing",
+            10,
+            "1,797 scikit-learn 8x8 images of digits 0-9 (64 pixels, values 0-16), with labels.",
+            max_n=1797,
+        ),
     )
 }
 
@@ -63,8 +112,9 @@ def info(name: str) -> DatasetInfo:
     return REGISTRY[name]
 
 
-def load(name: str, n: int | None = None, seed: int = 0, dim: int | None = None,
-         noise: float | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+def load(
+    name: str, n: int | None = None, seed: int = 0, dim: int | None = None, noise: float | None = None
+) -> tuple[np.ndarray, np.ndarray | None]:
     """Return (X, labels): X a float64 (n, D) array, labels an int array or None.
 
     ``dim`` applies to "gaussian" only; ``noise`` overrides the dataset's default noise level.
@@ -82,8 +132,13 @@ def load(name: str, n: int | None = None, seed: int = 0, dim: int | None = None,
         return _digits(n, rng)
     if name == "gaussian":
         return _gaussian(n, rng, dim if dim is not None else meta.dim), None
-    generator = {"circles": _circles, "moons": _moons, "sine": _sine, "swiss_roll": _swiss_roll,
-                 "s_curve": _s_curve}[name]
+    generator = {
+        "circles": _circles,
+        "moons": _moons,
+        "sine": _sine,
+        "swiss_roll": _swiss_roll,
+        "s_curve": _s_curve,
+    }[name]
     X, labels = generator(n, rng, noise)
     return _zscore(X), labels
 
@@ -174,9 +229,14 @@ class Table:
     label_column: str | None = None
 
 
-def load_table(data: bytes, filename: str, label_column: str | None = None,
-               max_bytes: int = MAX_UPLOAD_BYTES, max_rows: int = MAX_ROWS,
-               max_columns: int = MAX_COLUMNS) -> Table:
+def load_table(
+    data: bytes,
+    filename: str,
+    label_column: str | None = None,
+    max_bytes: int = MAX_UPLOAD_BYTES,
+    max_rows: int = MAX_ROWS,
+    max_columns: int = MAX_COLUMNS,
+) -> Table:
     """Parse an uploaded CSV or NPY file and validate it; raise ValueError saying what to fix.
 
     NPY files are read with ``allow_pickle=False`` (never unpickled). ``label_column`` (CSV only)
@@ -184,8 +244,9 @@ def load_table(data: bytes, filename: str, label_column: str | None = None,
     """
     size = len(data)
     if size > max_bytes:
-        raise ValueError(f"The file is {size / 2**20:.1f} MB; the limit is {max_bytes / 2**20:.0f} MB. "
-                         "Subsample it first.")
+        raise ValueError(
+            f"The file is {size / 2**20:.1f} MB; the limit is {max_bytes / 2**20:.0f} MB. Subsample it first."
+        )
     if size == 0:
         raise ValueError("The file is empty.")
     suffix = filename.lower().rsplit(".", 1)[-1] if "." in filename else ""
@@ -201,13 +262,17 @@ def load_table(data: bytes, filename: str, label_column: str | None = None,
     if cols > max_columns:
         raise ValueError(f"The table has {cols} numeric columns; the limit is {max_columns}.")
     if rows < MIN_ROWS or cols < MIN_COLUMNS:
-        raise ValueError(f"The table needs at least {MIN_ROWS} rows and {MIN_COLUMNS} numeric columns; "
-                         f"got {rows} rows and {cols} columns.")
+        raise ValueError(
+            f"The table needs at least {MIN_ROWS} rows and {MIN_COLUMNS} numeric columns; "
+            f"got {rows} rows and {cols} columns."
+        )
     bad = ~np.isfinite(table.X)
     if bad.any():
         rows_bad = np.flatnonzero(bad.any(axis=1))
-        raise ValueError(f"{len(rows_bad)} row(s) contain missing, NaN or infinite values (first: row "
-                         f"{rows_bad[0] + 1}). Remove or fill them and upload again.")
+        raise ValueError(
+            f"{len(rows_bad)} row(s) contain missing, NaN or infinite values (first: row "
+            f"{rows_bad[0] + 1}). Remove or fill them and upload again."
+        )
     return table
 
 
@@ -221,14 +286,18 @@ def _read_npy(data: bytes) -> Table:
         arr = np.load(io.BytesIO(data), allow_pickle=False)
     except ValueError as err:
         if "allow_pickle" in str(err):
-            raise ValueError("The .npy file holds Python objects (pickled data), which are never loaded; "
-                             "save a plain numeric array.") from None
+            raise ValueError(
+                "The .npy file holds Python objects (pickled data), which are never loaded; "
+                "save a plain numeric array."
+            ) from None
         raise ValueError(f"Could not read the .npy file ({err}); save a plain numeric array.") from None
     except Exception:
         raise ValueError(_NOT_NPY) from None
     if arr.ndim != 2 or not np.issubdtype(arr.dtype, np.number):
-        raise ValueError(f"The .npy file must hold a 2-D numeric array (rows x features); got {arr.dtype} "
-                         f"with shape {arr.shape}.")
+        raise ValueError(
+            f"The .npy file must hold a 2-D numeric array (rows x features); got {arr.dtype} "
+            f"with shape {arr.shape}."
+        )
     return Table(arr.astype(np.float64), None, [f"x{i}" for i in range(arr.shape[1])])
 
 
@@ -245,22 +314,31 @@ def _read_csv(data: bytes, label_column: str | None, max_columns: int) -> Table:
     try:
         frame = pd.read_csv(io.StringIO(text))
     except Exception as err:
-        raise ValueError(f"Could not parse the file as CSV ({type(err).__name__}); "
-                         "check the separators.") from None
+        raise ValueError(
+            f"Could not parse the file as CSV ({type(err).__name__}); check the separators."
+        ) from None
     if frame.shape[1] == 0 or frame.shape[0] == 0:
         raise ValueError("The CSV has no data rows or no columns.")
     labels = None
     if label_column:
         if label_column not in frame.columns:
-            raise ValueError(f"Label column {label_column!r} is not in the file; columns are "
-                             f"{', '.join(map(str, frame.columns[:20]))}.")
+            raise ValueError(
+                f"Label column {label_column!r} is not in the file; columns are "
+                f"{', '.join(map(str, frame.columns[:20]))}."
+            )
         labels = pd.factorize(frame.pop(label_column))[0].astype(int)
     text_columns = [str(c) for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
     if text_columns:
-        raise ValueError(f"Column(s) {', '.join(text_columns[:5])} are not numeric. Remove them, or name one "
-                         "as the label column if it holds classes.")
-    return Table(frame.to_numpy(dtype=np.float64, na_value=np.nan), labels, [str(c) for c in frame.columns],
-                 label_column)
+        raise ValueError(
+            f"Column(s) {', '.join(text_columns[:5])} are not numeric. Remove them, or name one "
+            "as the label column if it holds classes."
+        )
+    return Table(
+        frame.to_numpy(dtype=np.float64, na_value=np.nan),
+        labels,
+        [str(c) for c in frame.columns],
+        label_column,
+    )
 
 
 # --------------------------------------------------------------------------- drawn data
@@ -286,8 +364,9 @@ def _as_polygon(polygon) -> np.ndarray:
     if len(poly) < 3:
         raise ValueError(f"A polygon needs at least 3 vertices; got {len(poly)}.")
     if len(poly) > MAX_POLYGON_VERTICES:
-        raise ValueError(f"The polygon has {len(poly)} vertices; the limit is {MAX_POLYGON_VERTICES}. "
-                         "Simplify it first.")
+        raise ValueError(
+            f"The polygon has {len(poly)} vertices; the limit is {MAX_POLYGON_VERTICES}. Simplify it first."
+        )
     return poly
 
 
@@ -314,9 +393,13 @@ def points_in_polygon(points, polygon) -> np.ndarray:
         # On the edge: zero cross product with the edge and within its bounding box.
         cross = (x2 - x1) * (y - y1) - (y2 - y1) * (x - x1)
         length = np.hypot(x2 - x1, y2 - y1)
-        on_edge |= ((np.abs(cross) <= tol * max(length, 1.0))
-                    & (np.minimum(x1, x2) - tol <= x) & (x <= np.maximum(x1, x2) + tol)
-                    & (np.minimum(y1, y2) - tol <= y) & (y <= np.maximum(y1, y2) + tol))
+        on_edge |= (
+            (np.abs(cross) <= tol * max(length, 1.0))
+            & (np.minimum(x1, x2) - tol <= x)
+            & (x <= np.maximum(x1, x2) + tol)
+            & (np.minimum(y1, y2) - tol <= y)
+            & (y <= np.maximum(y1, y2) + tol)
+        )
     return inside | on_edge
 
 
@@ -340,8 +423,9 @@ def spray(polygon, n: int, seed: int = 0) -> np.ndarray:
     span = high - low
     spread = np.linalg.svd(poly - poly.mean(axis=0), compute_uv=False)  # both zero: a point; one: a line
     if spread[1] <= 1e-9 * max(1.0, float(np.abs(poly).max())):
-        raise ValueError("The shape is a line or a point (all its vertices in a row): draw a loop around "
-                         "an area.")
+        raise ValueError(
+            "The shape is a line or a point (all its vertices in a row): draw a loop around an area."
+        )
     rng = np.random.default_rng(seed)
     budget = max(_SPRAY_WORK // len(poly), 4 * n)  # candidates this polygon may examine
     rate = max(polygon_area(poly) / float(np.prod(span)), 0.01)  # expected acceptance (a first guess)
@@ -354,8 +438,10 @@ def spray(polygon, n: int, seed: int = 0) -> np.ndarray:
         found, tried = found + len(inside), tried + batch
         rate = max(found / tried, 1e-4)
     if found < n:
-        raise ValueError(f"The shape is too thin to fill: only {found} of {n} points landed inside after "
-                         f"{tried:,} tries. Draw a wider loop.")
+        raise ValueError(
+            f"The shape is too thin to fill: only {found} of {n} points landed inside after "
+            f"{tried:,} tries. Draw a wider loop."
+        )
     return np.concatenate(kept)[:n]
 
 

@@ -72,6 +72,6 @@ class EmpiricalDenoiser(torch.nn.Module):
         chunk = max(1, self.block_entries // ref.shape[0])
         out = torch.empty_like(y)
         for start in range(0, y.shape[0], chunk):
-            logits = torch.addmm(half_norm, ys_all[start:start + chunk], ref_s_t, beta=-1)
-            out[start:start + chunk] = torch.softmax(logits, dim=1) @ ref
+            logits = torch.addmm(half_norm, ys_all[start : start + chunk], ref_s_t, beta=-1)
+            out[start : start + chunk] = torch.softmax(logits, dim=1) @ ref
         return out

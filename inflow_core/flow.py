@@ -47,8 +47,10 @@ class SolverOptions:
 
     def __post_init__(self):
         if self.method not in ADAPTIVE_METHODS + FIXED_METHODS:
-            raise ValueError(f"Unknown solver {self.method!r}; choose one of "
-                             f"{', '.join(ADAPTIVE_METHODS + FIXED_METHODS)}.")
+            raise ValueError(
+                f"Unknown solver {self.method!r}; choose one of "
+                f"{', '.join(ADAPTIVE_METHODS + FIXED_METHODS)}."
+            )
         for name in ("rtol", "atol"):
             value = getattr(self, name)
             if not np.isfinite(value) or not 0 < value < 1:
@@ -77,8 +79,10 @@ class SolveStats:
     options: SolverOptions = field(default_factory=SolverOptions)
 
     def describe(self) -> str:
-        return (f"{self.options.describe()}; {self.nfe} field evaluations; {self.wall_time:.2f} s "
-                f"for {self.n_points} points")
+        return (
+            f"{self.options.describe()}; {self.nfe} field evaluations; {self.wall_time:.2f} s "
+            f"for {self.n_points} points"
+        )
 
 
 @dataclass
@@ -106,16 +110,27 @@ class InflationaryFlow:
     (NFE, wall time, tolerance) of the latest integration.
     """
 
-    def __init__(self, basis: EigenBasis, schedule: Schedule, denoiser: torch.nn.Module,
-                 method: str = DEFAULT_METHOD, rtol: float = DEFAULT_TOL, atol: float = DEFAULT_TOL,
-                 step_size: float | None = None, device: str | torch.device = "cpu",
-                 dtype: torch.dtype | None = None, card: dict | None = None):
+    def __init__(
+        self,
+        basis: EigenBasis,
+        schedule: Schedule,
+        denoiser: torch.nn.Module,
+        method: str = DEFAULT_METHOD,
+        rtol: float = DEFAULT_TOL,
+        atol: float = DEFAULT_TOL,
+        step_size: float | None = None,
+        device: str | torch.device = "cpu",
+        dtype: torch.dtype | None = None,
+        card: dict | None = None,
+    ):
         if schedule.dim != basis.dim:
             raise ValueError(f"The schedule has D = {schedule.dim} but the basis has D = {basis.dim}.")
         den_dim = getattr(denoiser, "dim", basis.dim)
         if den_dim != basis.dim:
-            raise ValueError(f"The denoiser works in D = {den_dim} but the basis has D = {basis.dim}; "
-                             "build it from the same data.")
+            raise ValueError(
+                f"The denoiser works in D = {den_dim} but the basis has D = {basis.dim}; "
+                "build it from the same data."
+            )
         self.basis = basis
         self.schedule = schedule
         self.denoiser = denoiser
@@ -176,12 +191,18 @@ class InflationaryFlow:
             raise TypeError(f"Unknown solver options: {sorted(unknown)}.")
         if not overrides:
             return self.solver
-        merged = {"method": self.solver.method, "rtol": self.solver.rtol, "atol": self.solver.atol,
-                  "step_size": self.solver.step_size, **overrides}
+        merged = {
+            "method": self.solver.method,
+            "rtol": self.solver.rtol,
+            "atol": self.solver.atol,
+            "step_size": self.solver.step_size,
+            **overrides,
+        }
         return SolverOptions(**merged)
 
-    def integrate(self, u: np.ndarray, times: np.ndarray, direction: str,
-                  **solver) -> tuple[np.ndarray, SolveStats]:
+    def integrate(
+        self, u: np.ndarray, times: np.ndarray, direction: str, **solver
+    ) -> tuple[np.ndarray, SolveStats]:
         """Integrate flow coordinates ``u`` (N, D) given at ``times[0]``; return states (K, N, D)."""
         opts = self.solver_options(solver)
         u0 = self.tensor(u)
@@ -197,8 +218,10 @@ class InflationaryFlow:
         with torch.no_grad():
             states = solve_ode(counted_field, u0, t, opts)
         if not torch.isfinite(states).all():
-            raise SolverError("The flow produced NaN or infinite values; the denoiser or the solver "
-                              "diverged. Try a tighter tolerance, an adaptive solver, or a different model.")
+            raise SolverError(
+                "The flow produced NaN or infinite values; the denoiser or the solver "
+                "diverged. Try a tighter tolerance, an adaptive solver, or a different model."
+            )
         stats = SolveStats(direction, int(u0.shape[0]), nfe, time.perf_counter() - start, opts)
         self.last_stats = stats
         return states.detach().cpu().numpy().astype(np.float64, copy=False), stats
@@ -241,8 +264,15 @@ class InflationaryFlow:
         return log_prob(self, X, **options)
 
     # ----------------------------------------------------------------- generation
-    def prior_samples(self, n: int, seed: int = 0, prior: str = "gaussian", eps: float | None = None,
-                      reference=None, **solver) -> np.ndarray:
+    def prior_samples(
+        self,
+        n: int,
+        seed: int = 0,
+        prior: str = "gaussian",
+        eps: float | None = None,
+        reference=None,
+        **solver,
+    ) -> np.ndarray:
         """Latent draws u(T) for generation (docs/MATH.md section 7).
 
         Kept dimensions always come from N(0, v(T)). Compressed dimensions come from
@@ -289,12 +319,23 @@ class InflationaryFlow:
             Y = ref.detach().cpu().numpy().astype(np.float64)
         else:
             Y = self.basis.to_eigen(reference)
-        states, _ = self.integrate(self._blur(Y, seed) * self.schedule.scale(0.0),
-                                   np.array([0.0, self.schedule.t_max]), "inflate", **solver)
+        states, _ = self.integrate(
+            self._blur(Y, seed) * self.schedule.scale(0.0),
+            np.array([0.0, self.schedule.t_max]),
+            "inflate",
+            **solver,
+        )
         return states[-1]
 
-    def sample(self, n: int, seed: int = 0, prior: str = "gaussian", eps: float | None = None,
-               reference=None, **solver) -> np.ndarray:
+    def sample(
+        self,
+        n: int,
+        seed: int = 0,
+        prior: str = "gaussian",
+        eps: float | None = None,
+        reference=None,
+        **solver,
+    ) -> np.ndarray:
         """Generate n data-space samples: draw latents (see ``prior_samples``) and integrate back."""
         U = self.prior_samples(n, seed, prior, eps, reference, **solver)
         return self.decode(U, **solver)
@@ -304,8 +345,11 @@ def solve_ode(func, state: torch.Tensor, times: torch.Tensor, opts: SolverOption
     """torchdiffeq.odeint with the project's solver conventions (max norm, no step past the end time,
     a step cap) and SolverError messages; also used for augmented states (uncertainty.py)."""
     if opts.adaptive:
-        kwargs = {"rtol": opts.rtol, "atol": opts.atol,
-                  "options": {"norm": _max_norm, "step_t": times[-1:], "max_num_steps": MAX_STEPS}}
+        kwargs = {
+            "rtol": opts.rtol,
+            "atol": opts.atol,
+            "options": {"norm": _max_norm, "step_t": times[-1:], "max_num_steps": MAX_STEPS},
+        }
     else:
         kwargs = {"options": {"step_size": opts.step_size}}
     try:
@@ -321,12 +365,16 @@ def _max_norm(x: torch.Tensor) -> torch.Tensor:
 
 def _explain_solver_failure(message: str, opts: SolverOptions) -> str:
     if "max_num_steps" in message:
-        return (f"The solver ({opts.describe()}) needed more than {MAX_STEPS} steps and was stopped. "
-                "The field is too stiff or the model diverges: loosen the tolerance (e.g. 1e-4), "
-                "lower rho, or check the model.")
+        return (
+            f"The solver ({opts.describe()}) needed more than {MAX_STEPS} steps and was stopped. "
+            "The field is too stiff or the model diverges: loosen the tolerance (e.g. 1e-4), "
+            "lower rho, or check the model."
+        )
     if "underflow" in message:
-        return (f"The solver's step size underflowed ({opts.describe()}): the field blew up. "
-                "Loosen the tolerance or check the model and the schedule parameters.")
+        return (
+            f"The solver's step size underflowed ({opts.describe()}): the field blew up. "
+            "Loosen the tolerance or check the model and the schedule parameters."
+        )
     if "non-finite" in message:
         return "The flow produced NaN or infinite values; the denoiser or schedule diverged."
     return f"The ODE solver failed ({opts.describe()}): {message}"

@@ -63,8 +63,9 @@ def ellipsoid_surface(mean, cov, radius: float = 2.0, n: int = 24) -> tuple[np.n
     """Grids x, y, z (n, 2n) of the 3-D ellipsoid surface at Mahalanobis ``radius`` (for go.Surface)."""
     theta = np.linspace(0.0, np.pi, n)[:, None]
     phi = np.linspace(0.0, 2 * np.pi, 2 * n)[None, :]
-    sphere = np.stack([np.sin(theta) * np.cos(phi), np.sin(theta) * np.sin(phi),
-                       np.cos(theta) * np.ones_like(phi)], axis=-1)
+    sphere = np.stack(
+        [np.sin(theta) * np.cos(phi), np.sin(theta) * np.sin(phi), np.cos(theta) * np.ones_like(phi)], axis=-1
+    )
     pts = np.asarray(mean, dtype=np.float64) + radius * sphere @ _sqrt_psd(np.asarray(cov, dtype=np.float64))
     return pts[..., 0], pts[..., 1], pts[..., 2]
 
@@ -78,25 +79,58 @@ def points_in_polygon(points, polygon) -> np.ndarray:
     inside = np.zeros(len(pts), dtype=bool)
     block = max(1, _BLOCK_ENTRIES // len(a))
     for start in range(0, len(pts), block):
-        x = pts[start:start + block, 0:1]
-        y = pts[start:start + block, 1:2]
+        x = pts[start : start + block, 0:1]
+        y = pts[start : start + block, 1:2]
         # Edge (a, b) crosses the horizontal ray to the right of (x, y) when y lies between the
         # endpoints' y (half-open, so a vertex on the ray counts once) and the crossing is right of x.
         straddles = (a[:, 1] > y) != (b[:, 1] > y)
         with np.errstate(divide="ignore", invalid="ignore"):
             x_cross = a[:, 0] + (y - a[:, 1]) * (b[:, 0] - a[:, 0]) / (b[:, 1] - a[:, 1])
-        inside[start:start + block] = (straddles & (x < x_cross)).sum(axis=1) % 2 == 1
+        inside[start : start + block] = (straddles & (x < x_cross)).sum(axis=1) % 2 == 1
     return inside
 
 
 def icosphere(level: int) -> tuple[np.ndarray, np.ndarray]:
     """Unit sphere mesh: vertices (10 * 4^level + 2, 3) and outward-oriented triangles (20 * 4^level, 3)."""
     phi = (1 + 5**0.5) / 2
-    verts = [(-1, phi, 0), (1, phi, 0), (-1, -phi, 0), (1, -phi, 0), (0, -1, phi), (0, 1, phi),
-             (0, -1, -phi), (0, 1, -phi), (phi, 0, -1), (phi, 0, 1), (-phi, 0, -1), (-phi, 0, 1)]
-    faces = np.array([(0, 11, 5), (0, 5, 1), (0, 1, 7), (0, 7, 10), (0, 10, 11), (1, 5, 9), (5, 11, 4),
-                      (11, 10, 2), (10, 7, 6), (7, 1, 8), (3, 9, 4), (3, 4, 2), (3, 2, 6), (3, 6, 8),
-                      (3, 8, 9), (4, 9, 5), (2, 4, 11), (6, 2, 10), (8, 6, 7), (9, 8, 1)])
+    verts = [
+        (-1, phi, 0),
+        (1, phi, 0),
+        (-1, -phi, 0),
+        (1, -phi, 0),
+        (0, -1, phi),
+        (0, 1, phi),
+        (0, -1, -phi),
+        (0, 1, -phi),
+        (phi, 0, -1),
+        (phi, 0, 1),
+        (-phi, 0, -1),
+        (-phi, 0, 1),
+    ]
+    faces = np.array(
+        [
+            (0, 11, 5),
+            (0, 5, 1),
+            (0, 1, 7),
+            (0, 7, 10),
+            (0, 10, 11),
+            (1, 5, 9),
+            (5, 11, 4),
+            (11, 10, 2),
+            (10, 7, 6),
+            (7, 1, 8),
+            (3, 9, 4),
+            (3, 4, 2),
+            (3, 2, 6),
+            (3, 6, 8),
+            (3, 8, 9),
+            (4, 9, 5),
+            (2, 4, 11),
+            (6, 2, 10),
+            (8, 6, 7),
+            (9, 8, 1),
+        ]
+    )
     vertices = np.array(verts, dtype=np.float64)
     vertices /= np.linalg.norm(vertices, axis=1, keepdims=True)
     for _ in range(int(level)):
@@ -159,7 +193,7 @@ def winding_numbers(points, vertices, faces) -> np.ndarray:
     # Cost: 0.83 s for 4,000 points x 1,280 triangles on one torch thread (the app's job runner gives
     # each worker one; two threads were slower on the shared 2-core machine).
     for start in range(0, len(pts), block):
-        out[start:start + block] = _winding_block(pts[start:start + block], tri)
+        out[start : start + block] = _winding_block(pts[start : start + block], tri)
     return out
 
 

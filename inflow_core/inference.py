@@ -61,8 +61,9 @@ class LatentMixture:
         self.means = np.atleast_2d(np.asarray(self.means, dtype=np.float64))
         self.sds = np.atleast_2d(np.asarray(self.sds, dtype=np.float64))
         if self.means.ndim != 2 or self.means.shape != self.sds.shape:
-            raise ValueError(f"means and sds must both be (K, d) arrays; got {self.means.shape} and "
-                             f"{self.sds.shape}.")
+            raise ValueError(
+                f"means and sds must both be (K, d) arrays; got {self.means.shape} and {self.sds.shape}."
+            )
         if len(self.means) < 2:
             raise ValueError("A mixture needs at least 2 components to have weights to infer.")
         if not (np.all(np.isfinite(self.means)) and np.all(np.isfinite(self.sds)) and np.all(self.sds > 0)):
@@ -71,8 +72,7 @@ class LatentMixture:
     @classmethod
     def paper_preset(cls) -> LatentMixture:
         """The paper's 2-D demo: a broad component and two thin ones, crossed (weights: PAPER_WEIGHTS)."""
-        return cls(means=[[0.0, 0.0], [-0.05, 0.0], [0.05, 0.0]],
-                   sds=[[0.75, 0.75], [0.1, 1.0], [1.0, 0.1]])
+        return cls(means=[[0.0, 0.0], [-0.05, 0.0], [0.05, 0.0]], sds=[[0.75, 0.75], [0.1, 1.0], [1.0, 0.1]])
 
     @property
     def n_components(self) -> int:
@@ -88,8 +88,10 @@ class LatentMixture:
         if w.shape != (self.n_components,):
             raise ValueError(f"Give {self.n_components} weights, one per component; got shape {w.shape}.")
         if not np.all(np.isfinite(w)) or np.any(w < 0) or abs(w.sum() - 1) > WEIGHT_TOLERANCE:
-            raise ValueError(f"Weights must be non-negative and sum to 1 (e.g. {PAPER_WEIGHTS} for "
-                             f"3 components); got {tuple(np.round(w, 6))} (sum {w.sum():.6g}).")
+            raise ValueError(
+                f"Weights must be non-negative and sum to 1 (e.g. {PAPER_WEIGHTS} for "
+                f"3 components); got {tuple(np.round(w, 6))} (sum {w.sum():.6g})."
+            )
         return w
 
     def sample(self, n: int, weights, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -108,7 +110,7 @@ class LatentMixture:
         if extra_cov is None:
             scaled = (z[:, None, :] - self.means[None]) / self.sds[None]
             return -0.5 * (scaled**2).sum(axis=2) - np.log(self.sds).sum(axis=1) + const
-        cov = extra_cov[:, None] + np.stack([np.diag(s**2) for s in self.sds])[None]        # (N, K, d, d)
+        cov = extra_cov[:, None] + np.stack([np.diag(s**2) for s in self.sds])[None]  # (N, K, d, d)
         chol = np.linalg.cholesky(cov)
         diff = (z[:, None, :] - self.means[None])[..., None]
         white = np.linalg.solve(chol, diff)[..., 0]
@@ -129,8 +131,10 @@ def _logsumexp(a: np.ndarray, axis: int) -> np.ndarray:
 
 def _check_flow(flow: InflationaryFlow, mixture: LatentMixture) -> None:
     if flow.dim != mixture.dim:
-        raise ValueError(f"The mixture is {mixture.dim}-D but the flow has D = {flow.dim}; give one mean "
-                         "and sd per latent dimension.")
+        raise ValueError(
+            f"The mixture is {mixture.dim}-D but the flow has D = {flow.dim}; give one mean "
+            "and sd per latent dimension."
+        )
 
 
 def _latent_sd(flow: InflationaryFlow) -> np.ndarray:
@@ -145,8 +149,9 @@ def _noise_cov(obs_noise, dim: int) -> np.ndarray | None:
 
 
 # ----------------------------------------------------------------------------------------- simulation
-def simulate(flow: InflationaryFlow, mixture: LatentMixture, weights, n: int, seed: int = 0,
-             obs_noise=0.0, **solver) -> tuple[np.ndarray, np.ndarray]:
+def simulate(
+    flow: InflationaryFlow, mixture: LatentMixture, weights, n: int, seed: int = 0, obs_noise=0.0, **solver
+) -> tuple[np.ndarray, np.ndarray]:
     """Data (n, D) and component labels (n,): z ~ mixture, u = z sqrt(v(T)), x = decode(u) (+ noise).
 
     ``obs_noise`` is the observation noise variance in data units (scalar, (D,) or (D, D)); the released
@@ -187,10 +192,21 @@ class Posterior:
     ess: np.ndarray | None = None
 
 
-def posterior_weights(flow: InflationaryFlow, X, mixture: LatentMixture, prior_alpha=1.0,
-                      method: str = "gibbs", draws: int = 2000, chains: int = 4, seed: int = 0,
-                      obs_noise=0.0, latents=None, thin: int = 1, solver_method: str | None = None,
-                      **solver) -> Posterior:
+def posterior_weights(
+    flow: InflationaryFlow,
+    X,
+    mixture: LatentMixture,
+    prior_alpha=1.0,
+    method: str = "gibbs",
+    draws: int = 2000,
+    chains: int = 4,
+    seed: int = 0,
+    obs_noise=0.0,
+    latents=None,
+    thin: int = 1,
+    solver_method: str | None = None,
+    **solver,
+) -> Posterior:
     """Posterior over the mixture weights of data X (N, D) under a Dirichlet(prior_alpha) prior.
 
     X is encoded once (``solver_method`` is the ODE solver, since ``method`` names the sampler; other
@@ -213,8 +229,10 @@ def posterior_weights(flow: InflationaryFlow, X, mixture: LatentMixture, prior_a
     stats, extra = None, None
     if latents is not None:
         if noise is not None:
-            raise ValueError("Given latents are exact codes: observation noise applies only when X is "
-                             "encoded (pass X and obs_noise, or latents without obs_noise).")
+            raise ValueError(
+                "Given latents are exact codes: observation noise applies only when X is "
+                "encoded (pass X and obs_noise, or latents without obs_noise)."
+            )
         z = as_points(latents, dim=mixture.dim, name="latents")
     else:
         z, extra, stats = encode_latents(flow, X, noise, **solver)
@@ -225,8 +243,9 @@ def posterior_weights(flow: InflationaryFlow, X, mixture: LatentMixture, prior_a
     return Posterior(method, samples, mean, interval, z, time.perf_counter() - start, stats, rhat, ess)
 
 
-def encode_latents(flow: InflationaryFlow, X, noise_cov: np.ndarray | None = None,
-                   **solver) -> tuple[np.ndarray, np.ndarray | None, SolveStats]:
+def encode_latents(
+    flow: InflationaryFlow, X, noise_cov: np.ndarray | None = None, **solver
+) -> tuple[np.ndarray, np.ndarray | None, SolveStats]:
     """Normalised latent codes z (N, D) of X, their linearised covariances (N, D, D) under observation
     noise ``noise_cov`` (D, D) in data units (None without), and the solve's cost."""
     X = as_points(X, dim=flow.dim, name="X")
@@ -246,8 +265,10 @@ def _check_method(method: str, mixture: LatentMixture) -> str:
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}; got {method!r}.")
     if method == "grid" and mixture.n_components != 3:
-        raise ValueError(f"The grid oracle covers the 3-weight simplex; this mixture has "
-                         f"{mixture.n_components} components (use gibbs or hmc).")
+        raise ValueError(
+            f"The grid oracle covers the 3-weight simplex; this mixture has "
+            f"{mixture.n_components} components (use gibbs or hmc)."
+        )
     return method
 
 
@@ -257,8 +278,10 @@ def _check_alpha(prior_alpha, k: int) -> np.ndarray:
     if alpha.ndim == 0:
         alpha = np.full(k, float(alpha))
     if alpha.shape != (k,) or not np.all(np.isfinite(alpha)) or np.any(alpha <= 0):
-        raise ValueError(f"prior_alpha must be a positive number or {k} positive numbers (1 = uniform on the "
-                         f"simplex); got {prior_alpha!r}.")
+        raise ValueError(
+            f"prior_alpha must be a positive number or {k} positive numbers (1 = uniform on the "
+            f"simplex); got {prior_alpha!r}."
+        )
     return alpha
 
 
@@ -269,7 +292,7 @@ def _sample(method, log_lik, alpha, draws, thin, chains, rng):
         return samples, samples.mean(axis=0), None, None
     if method == "hmc":
         chains = check_positive_int(chains, "chains", minimum=2, maximum=64)
-        chain_draws = _hmc(log_lik, alpha, -(-draws // chains), thin, chains, rng)          # (C, S, K)
+        chain_draws = _hmc(log_lik, alpha, -(-draws // chains), thin, chains, rng)  # (C, S, K)
         samples = chain_draws.reshape(-1, log_lik.shape[1])[:draws]
         return samples, samples.mean(axis=0), split_rhat(chain_draws), effective_sample_size(chain_draws)
     samples, mean = _grid(log_lik, alpha, draws, rng)
@@ -298,7 +321,7 @@ def _gibbs(log_lik, alpha, draws, thin, rng, count_scale=1.0) -> np.ndarray:
     lik = _stable_likelihood(log_lik)
     batch, n, k = lik.shape
     w = _em_mode(lik, alpha)
-    lik_t = np.ascontiguousarray(lik.transpose(0, 2, 1))          # (B, K, N): sums over K run fast
+    lik_t = np.ascontiguousarray(lik.transpose(0, 2, 1))  # (B, K, N): sums over K run fast
     offsets = k * np.arange(batch)[:, None]
     out = np.empty((batch, draws, k))
     for sweep in range(GIBBS_BURN_IN + draws * thin):
@@ -330,9 +353,9 @@ def _log_target(eta, lik, alpha):
     prod_k w_k (docs/MATH.md 11). Gradient: R_j + alpha_j - (N + sum alpha) w_j, R_j = sum_n r_nj.
     """
     w = _softmax_last_fixed(eta)
-    mix = lik @ w.T                                                     # (N, C)
+    mix = lik @ w.T  # (N, C)
     value = np.log(mix).sum(axis=0) + (alpha * np.log(w)).sum(axis=1)
-    resp_sums = w * ((1.0 / mix).T @ lik)                               # R (C, K)
+    resp_sums = w * ((1.0 / mix).T @ lik)  # R (C, K)
     grad = resp_sums + alpha - (lik.shape[0] + alpha.sum()) * w
     return value, grad[:, :-1]
 
@@ -357,7 +380,7 @@ def _hmc(log_lik, alpha, per_chain, thin, chains, rng) -> np.ndarray:
     mode_w = _em_mode(lik, alpha)
     mode = np.log(mode_w[:-1] / mode_w[-1])
     chol = np.linalg.cholesky(-_hessian_at(mode, lik, alpha))
-    to_eta = np.linalg.inv(chol.T)                                      # eta = mode + to_eta @ theta
+    to_eta = np.linalg.inv(chol.T)  # eta = mode + to_eta @ theta
 
     def target(theta):
         value, grad = _log_target(mode + theta @ to_eta.T, lik, alpha)
@@ -391,7 +414,7 @@ def _hmc(log_lik, alpha, per_chain, thin, chains, rng) -> np.ndarray:
 def split_rhat(chains: np.ndarray) -> np.ndarray:
     """Split R-hat (Gelman et al., BDA3) of draws (C, S, K) per parameter; ~1 when the chains agree."""
     half = chains.shape[1] // 2
-    split = np.concatenate([chains[:, :half], chains[:, half:2 * half]], axis=0)
+    split = np.concatenate([chains[:, :half], chains[:, half : 2 * half]], axis=0)
     n = split.shape[1]
     within = split.var(axis=1, ddof=1).mean(axis=0)
     between = n * split.mean(axis=1).var(axis=0, ddof=1)
@@ -404,10 +427,10 @@ def effective_sample_size(chains: np.ndarray) -> np.ndarray:
     c, s, k = chains.shape
     centred = chains - chains.mean(axis=1, keepdims=True)
     spectrum = np.fft.rfft(centred, n=2 * s, axis=1)
-    autocov = np.fft.irfft(spectrum * np.conj(spectrum), axis=1)[:, :s] / s          # (C, S, K)
+    autocov = np.fft.irfft(spectrum * np.conj(spectrum), axis=1)[:, :s] / s  # (C, S, K)
     within = autocov[:, 0].mean(axis=0) * s / (s - 1)
     var_plus = within * (s - 1) / s + (chains.mean(axis=1).var(axis=0, ddof=1) if c > 1 else 0.0)
-    rho = 1 - (within - autocov.mean(axis=0)) / var_plus                              # (S, K)
+    rho = 1 - (within - autocov.mean(axis=0)) / var_plus  # (S, K)
     ess = np.empty(k)
     for j in range(k):
         pairs = rho[: 2 * (s // 2), j].reshape(-1, 2).sum(axis=1)
@@ -434,7 +457,7 @@ def _grid(log_lik, alpha, draws, rng) -> tuple[np.ndarray, np.ndarray]:
     pick = centres[rng.choice(len(centres), size=draws, p=prob)]
     jitter = (rng.random((draws, 2)) - 0.5) * widths
     moved = np.column_stack([pick[:, :2] + jitter, 1 - (pick[:, :2] + jitter).sum(axis=1)])
-    outside = np.any(moved <= 0, axis=1)          # a boundary cell's corner past the simplex: keep its centre
+    outside = np.any(moved <= 0, axis=1)  # a boundary cell's corner past the simplex: keep its centre
     moved[outside] = pick[outside]
     return moved, mean
 
@@ -452,8 +475,8 @@ def _grid_log_posterior(centres, lik, alpha, block: int = 2048) -> np.ndarray:
     """sum_n log sum_k w_k N_nk + sum_k (alpha_k - 1) log w_k at each grid point (G,)."""
     out = np.empty(len(centres))
     for start in range(0, len(centres), block):
-        w = centres[start:start + block]
-        out[start:start + block] = np.log(w @ lik.T).sum(axis=1) + (np.log(w) * (alpha - 1)).sum(axis=1)
+        w = centres[start : start + block]
+        out[start : start + block] = np.log(w @ lik.T).sum(axis=1) + (np.log(w) * (alpha - 1)).sum(axis=1)
     return out
 
 
@@ -508,15 +531,31 @@ def sbc_bins(replicates: int, draws: int) -> int:
     for bins in range(min(SBC_MAX_BINS, replicates // SBC_MIN_EXPECTED), 1, -1):
         if (draws + 1) % bins == 0:
             return bins
-    raise ValueError(f"{replicates} replicates and {draws} draws leave no histogram with >= 2 equal bins "
-                     f"expecting >= {SBC_MIN_EXPECTED} ranks each: use more replicates (>= 10) and draws "
-                     "with draws + 1 divisible by small numbers (e.g. 99).")
+    raise ValueError(
+        f"{replicates} replicates and {draws} draws leave no histogram with >= 2 equal bins "
+        f"expecting >= {SBC_MIN_EXPECTED} ranks each: use more replicates (>= 10) and draws "
+        "with draws + 1 divisible by small numbers (e.g. 99)."
+    )
 
 
-def sbc(flow: InflationaryFlow, mixture: LatentMixture, replicates: int = 200, n: int = 500,
-        draws: int = 99, seed: int = 0, prior_alpha=1.0, obs_noise=0.0, method: str = "gibbs",
-        progress: Callable[[float, str], None] | None = None, stop=None, count_scale: float = 1.0,
-        thin: int = SBC_THIN, chains: int = 4, solver_method: str | None = None, **solver) -> SBCResult:
+def sbc(
+    flow: InflationaryFlow,
+    mixture: LatentMixture,
+    replicates: int = 200,
+    n: int = 500,
+    draws: int = 99,
+    seed: int = 0,
+    prior_alpha=1.0,
+    obs_noise=0.0,
+    method: str = "gibbs",
+    progress: Callable[[float, str], None] | None = None,
+    stop=None,
+    count_scale: float = 1.0,
+    thin: int = SBC_THIN,
+    chains: int = 4,
+    solver_method: str | None = None,
+    **solver,
+) -> SBCResult:
     """Simulation-based calibration of flow + inference (Talts et al. 2018; docs/MATH.md 11).
 
     For each of R replicates: w* ~ Dir(alpha), n latents from the mixture, generated with the flow (all
@@ -539,14 +578,20 @@ def sbc(flow: InflationaryFlow, mixture: LatentMixture, replicates: int = 200, n
     bins = sbc_bins(replicates, draws)
     alpha = _check_alpha(prior_alpha, mixture.n_components)
     if not np.isfinite(count_scale) or count_scale <= 0 or (count_scale != 1 and method != "gibbs"):
-        raise ValueError(f"count_scale must be positive (1 = the right posterior) and applies to gibbs only; "
-                         f"got {count_scale} with {method}.")
+        raise ValueError(
+            f"count_scale must be positive (1 = the right posterior) and applies to gibbs only; "
+            f"got {count_scale} with {method}."
+        )
     noise = _noise_cov(obs_noise, flow.dim)
     report = _reporter(progress, stop)
     rng = np.random.default_rng(seed)
     truths = rng.dirichlet(alpha, size=replicates)
-    latents = np.concatenate([mixture.sample(n, w, seed=int(s))[0]
-                              for w, s in zip(truths, rng.integers(0, 2**62, replicates), strict=True)])
+    latents = np.concatenate(
+        [
+            mixture.sample(n, w, seed=int(s))[0]
+            for w, s in zip(truths, rng.integers(0, 2**62, replicates), strict=True)
+        ]
+    )
     sd = _latent_sd(flow)
     U0, gen_stats = _solve_reporting(flow, latents * sd, "generate", report, (0.0, 0.4), solver)
     X = flow.from_flow(U0)
@@ -556,7 +601,7 @@ def sbc(flow: InflationaryFlow, mixture: LatentMixture, replicates: int = 200, n
     z, extra, enc_stats = _encode_reporting(flow, X, noise, report, solver)
     report(0.8, f"posterior draws for {replicates} replicates")
     log_lik = mixture.component_log_densities(z, extra).reshape(replicates, n, -1)
-    if method == "gibbs":                      # all replicates' chains in one vectorised sampler
+    if method == "gibbs":  # all replicates' chains in one vectorised sampler
         samples = _gibbs(log_lik, alpha, draws, thin, rng, count_scale)
     else:
         samples = np.empty((replicates, draws, mixture.n_components))
@@ -568,11 +613,26 @@ def sbc(flow: InflationaryFlow, mixture: LatentMixture, replicates: int = 200, n
     p_values = sps.chisquare(counts, axis=0).pvalue
     band = sps.binom.ppf([0.005, 0.995], replicates, 1 / bins)
     q = np.arange(1, draws + 1) / (draws + 1)
-    ecdf_band = np.stack([q, sps.binom.ppf(0.005, replicates, q) / replicates - q,
-                          sps.binom.ppf(0.995, replicates, q) / replicates - q])
-    return SBCResult(ranks, truths, draws, bins, np.atleast_1d(p_values), band, ecdf_band, method,
-                     float(count_scale), time.perf_counter() - start,
-                     {"generate": gen_stats, "encode": enc_stats})
+    ecdf_band = np.stack(
+        [
+            q,
+            sps.binom.ppf(0.005, replicates, q) / replicates - q,
+            sps.binom.ppf(0.995, replicates, q) / replicates - q,
+        ]
+    )
+    return SBCResult(
+        ranks,
+        truths,
+        draws,
+        bins,
+        np.atleast_1d(p_values),
+        band,
+        ecdf_band,
+        method,
+        float(count_scale),
+        time.perf_counter() - start,
+        {"generate": gen_stats, "encode": enc_stats},
+    )
 
 
 def _reporter(progress, stop) -> Callable[[float, str], None]:
@@ -605,8 +665,9 @@ def _solve_reporting(flow, u, direction, report, span, solver) -> tuple[np.ndarr
     with torch.no_grad():
         out = solve_ode(field_reporting, flow.tensor(u), flow.tensor(times), opts)[-1]
     if not torch.isfinite(out).all():
-        raise SolverError("The flow produced NaN or infinite values; try a tighter tolerance or an adaptive "
-                          "solver.")
+        raise SolverError(
+            "The flow produced NaN or infinite values; try a tighter tolerance or an adaptive solver."
+        )
     stats = SolveStats(direction, len(u), nfe, time.perf_counter() - begin, opts)
     return out.cpu().numpy().astype(np.float64, copy=False), stats
 

@@ -96,8 +96,9 @@ def empirical_log_prior(flow: InflationaryFlow) -> LatentLogPrior:
     """
     reference = getattr(flow.denoiser, "reference", None)
     if reference is None:
-        raise ValueError("The empirical prior needs a flow with an EmpiricalDenoiser (it has the reference "
-                         "points).")
+        raise ValueError(
+            "The empirical prior needs a flow with an EmpiricalDenoiser (it has the reference points)."
+        )
     sched = flow.schedule
     scale = sched.scale(sched.t_max)
     Y = reference.detach().cpu().numpy().astype(np.float64)
@@ -109,15 +110,22 @@ def _logsumexp_gaussians(Q: np.ndarray, C: np.ndarray, block: int = 1024) -> np.
     out = np.empty(len(Q))
     half_c = 0.5 * (C**2).sum(axis=1)
     for start in range(0, len(Q), block):
-        q = Q[start:start + block]
+        q = Q[start : start + block]
         logits = q @ C.T - half_c - 0.5 * (q**2).sum(axis=1, keepdims=True)
         peak = logits.max(axis=1, keepdims=True)
-        out[start:start + block] = peak[:, 0] + np.log(np.exp(logits - peak).sum(axis=1))
+        out[start : start + block] = peak[:, 0] + np.log(np.exp(logits - peak).sum(axis=1))
     return out
 
 
-def log_prob(flow: InflationaryFlow, X, divergence: str = "auto", probes: int = DEFAULT_PROBES,
-             seed: int = 0, prior: LatentLogPrior | None = None, **solver) -> LogProb:
+def log_prob(
+    flow: InflationaryFlow,
+    X,
+    divergence: str = "auto",
+    probes: int = DEFAULT_PROBES,
+    seed: int = 0,
+    prior: LatentLogPrior | None = None,
+    **solver,
+) -> LogProb:
     """log p(x) of raw data X (N, D) under the flow and a latent prior (docs/MATH.md 12).
 
     ``divergence``: "exact" (D autograd passes per field evaluation), "hutchinson" (``probes`` fixed
@@ -162,15 +170,18 @@ def _solve(flow: InflationaryFlow, u0: np.ndarray, eps: torch.Tensor | None, sol
     with torch.no_grad():
         out = solve_ode(augmented, state0, times, opts)[-1]
     if not torch.isfinite(out).all():
-        raise SolverError("The log-density solve produced NaN or infinite values; try a tighter tolerance "
-                          "or an adaptive solver.")
+        raise SolverError(
+            "The log-density solve produced NaN or infinite values; try a tighter tolerance "
+            "or an adaptive solver."
+        )
     stats = SolveStats("log_prob", n, nfe, time.perf_counter() - start, opts)
     out = out.cpu().numpy().astype(np.float64, copy=False)
     return out[:, :dim], out[:, dim:], stats
 
 
-def _field_and_divergence(flow: InflationaryFlow, t: float, u: torch.Tensor,
-                          eps: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+def _field_and_divergence(
+    flow: InflationaryFlow, t: float, u: torch.Tensor, eps: torch.Tensor | None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """f(t, u) (N, D) and div f: (N, 1) exact, or (N, P) Hutchinson terms eps_p^T (df/du) eps_p.
 
     The field acts on each point separately, so gradients of sums over points are per-point gradients.
@@ -180,19 +191,29 @@ def _field_and_divergence(flow: InflationaryFlow, t: float, u: torch.Tensor,
         f = flow.field(t, u)
         if eps is None:
             dim = u.shape[1]
-            diag = [torch.autograd.grad(f[:, k].sum(), u, retain_graph=k < dim - 1)[0][:, k]
-                    for k in range(dim)]
+            diag = [
+                torch.autograd.grad(f[:, k].sum(), u, retain_graph=k < dim - 1)[0][:, k] for k in range(dim)
+            ]
             div = torch.stack(diag, dim=1).sum(dim=1, keepdim=True)
         else:
             n_probes = eps.shape[0]
-            terms = [(torch.autograd.grad((f * eps[p]).sum(), u, retain_graph=p < n_probes - 1)[0] * eps[p])
-                     .sum(dim=1) for p in range(n_probes)]
+            terms = [
+                (torch.autograd.grad((f * eps[p]).sum(), u, retain_graph=p < n_probes - 1)[0] * eps[p]).sum(
+                    dim=1
+                )
+                for p in range(n_probes)
+            ]
             div = torch.stack(terms, dim=1)
     return f.detach(), div.detach()
 
 
-def density_grid(flow: InflationaryFlow, x_range: tuple[float, float], y_range: tuple[float, float],
-                 n: int = 100, **options) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def density_grid(
+    flow: InflationaryFlow,
+    x_range: tuple[float, float],
+    y_range: tuple[float, float],
+    n: int = 100,
+    **options,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(xs (n,), ys (n,), log p (n, n)) of a 2-D flow on a regular grid, for a density heatmap.
 
     ``log_p[i, j]`` is the log-density at (xs[j], ys[i]) (rows follow y, as heatmaps expect).

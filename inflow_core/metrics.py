@@ -33,7 +33,7 @@ def _mean_distance(A: torch.Tensor, B: torch.Tensor) -> float:
     chunk = max(1, _BLOCK // max(1, B.shape[0]))
     total = 0.0
     for start in range(0, A.shape[0], chunk):
-        total += torch.cdist(A[start:start + chunk], B).sum().item()
+        total += torch.cdist(A[start : start + chunk], B).sum().item()
     return total / (A.shape[0] * B.shape[0])
 
 

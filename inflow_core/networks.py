@@ -90,8 +90,14 @@ class NetworkDenoiser(nn.Module):
 
     def config(self) -> dict:
         """The architecture, as stored in checkpoints."""
-        return {"architecture": ARCHITECTURE, "dim": self.dim, "width": self.net.width,
-                "depth": self.net.depth, "t_max": self.t_max, "n_freq": N_FREQ}
+        return {
+            "architecture": ARCHITECTURE,
+            "dim": self.dim,
+            "width": self.net.width,
+            "depth": self.net.depth,
+            "t_max": self.t_max,
+            "n_freq": N_FREQ,
+        }
 
     def forward(self, y: torch.Tensor, t, noise: torch.Tensor) -> torch.Tensor:
         dtype = self.eigenvalues.dtype

@@ -49,7 +49,7 @@ def iid_draws(dataset: str, n: int, count: int, seed: int = 0) -> list[np.ndarra
         pool_seed = HELD_OUT_SEEDS + 1000 * seed + k
         pool = datasets.load(dataset, n=big, seed=pool_seed)[0]
         pool = np.random.default_rng(pool_seed).permutation(pool)
-        draws += [pool[j * n:(j + 1) * n] for j in range(min(per_pool, count - len(draws)))]
+        draws += [pool[j * n : (j + 1) * n] for j in range(min(per_pool, count - len(draws)))]
     return draws
 
 
@@ -59,8 +59,9 @@ def iid_floor(dataset: str, n: int = 2000, pairs: int = 10, seed: int = 0) -> fl
     return float(np.mean([energy_distance(draws[2 * k], draws[2 * k + 1]) for k in range(pairs)]))
 
 
-def generation_quality(flow: InflationaryFlow, dataset: str, n: int = 2000, pairs: int = 3, seed: int = 0,
-                       **sample_kwargs) -> dict:
+def generation_quality(
+    flow: InflationaryFlow, dataset: str, n: int = 2000, pairs: int = 3, seed: int = 0, **sample_kwargs
+) -> dict:
     """Energy distance of n generated vs n held-out iid points, per pair and averaged over ``pairs``.
 
     Pair k uses latent seed ``seed + k``, so two flows compared with the same seed share latent draws.
@@ -71,8 +72,9 @@ def generation_quality(flow: InflationaryFlow, dataset: str, n: int = 2000, pair
     return {"energy": float(np.mean(values)), "pairs": [float(v) for v in values], "n": n}
 
 
-def large_comparison(flows: dict[str, InflationaryFlow], dataset: str, n: int = 20_000, seed: int = 0,
-                     **sample_kwargs) -> dict[str, float]:
+def large_comparison(
+    flows: dict[str, InflationaryFlow], dataset: str, n: int = 20_000, seed: int = 0, **sample_kwargs
+) -> dict[str, float]:
     """Energy distance of n generated points per flow (one fixed latent draw) vs one n-point held-out draw.
 
     Adds "floor": the same figure between two independent n-point draws. Uses the first flow's latents for
@@ -97,8 +99,13 @@ def round_trip(flow: InflationaryFlow, X: np.ndarray, **solver) -> dict:
     nfe_encode = flow.last_stats.nfe
     back = flow.decode(U, **solver)
     err = round_trip_error(X, back)
-    return {"max_error": err.max_abs, "mean_error": err.mean_abs, "nfe_encode": nfe_encode,
-            "nfe_decode": flow.last_stats.nfe, "solver": flow.last_stats.options.describe()}
+    return {
+        "max_error": err.max_abs,
+        "mean_error": err.mean_abs,
+        "nfe_encode": nfe_encode,
+        "nfe_decode": flow.last_stats.nfe,
+        "solver": flow.last_stats.options.describe(),
+    }
 
 
 def field_distance(flow: InflationaryFlow, exact: InflationaryFlow, X: np.ndarray, n_frames: int = 8) -> dict:
@@ -118,8 +125,13 @@ def field_distance(flow: InflationaryFlow, exact: InflationaryFlow, X: np.ndarra
             f, g = flow.field(float(t), u), exact.field(float(t), u)
             rel.append(float((f - g).square().mean().sqrt() / g.square().mean().sqrt().clamp_min(1e-300)))
     gap = (traj.states[-1] - exact.encode(X)) / np.sqrt(flow.schedule.latent_variance())
-    return {"times": [float(t) for t in traj.times], "relative_rms": rel, "mean": float(np.mean(rel)),
-            "max": float(np.max(rel)), "latent_gap": float(np.sqrt(np.mean(gap**2)))}
+    return {
+        "times": [float(t) for t in traj.times],
+        "relative_rms": rel,
+        "mean": float(np.mean(rel)),
+        "max": float(np.max(rel)),
+        "latent_gap": float(np.sqrt(np.mean(gap**2))),
+    }
 
 
 def exact_flow(basis: EigenBasis, schedule: Schedule, X_train: np.ndarray) -> InflationaryFlow:
@@ -127,8 +139,15 @@ def exact_flow(basis: EigenBasis, schedule: Schedule, X_train: np.ndarray) -> In
     return InflationaryFlow(basis, schedule, EmpiricalDenoiser(basis.to_eigen(X_train)))
 
 
-def report(flow: InflationaryFlow, dataset: str, X_train: np.ndarray, pairs: int = 3, n: int = 2000,
-           seed: int = 0, with_exact: bool = True) -> dict:
+def report(
+    flow: InflationaryFlow,
+    dataset: str,
+    X_train: np.ndarray,
+    pairs: int = 3,
+    n: int = 2000,
+    seed: int = 0,
+    with_exact: bool = True,
+) -> dict:
     """The figures stored in a model card: generation vs floor (and vs the exact flow), round trip.
 
     Reducing schedules also get the figure with the empirical prior (training latents resampled).
@@ -138,14 +157,16 @@ def report(flow: InflationaryFlow, dataset: str, X_train: np.ndarray, pairs: int
     priors = {"gaussian": {}}
     if (~flow.schedule.kept).any():
         priors["empirical"] = {"prior": "empirical", "reference": X_train}
-        out["energy_empirical_prior"] = generation_quality(flow, dataset, n, pairs, seed,
-                                                           **priors["empirical"])["energy"]
+        out["energy_empirical_prior"] = generation_quality(
+            flow, dataset, n, pairs, seed, **priors["empirical"]
+        )["energy"]
     if with_exact:
         exact = exact_flow(flow.basis, flow.schedule, X_train)
         out["exact_energy"] = generation_quality(exact, dataset, n, pairs, seed)["energy"]
         if "empirical" in priors:
-            out["exact_energy_empirical_prior"] = generation_quality(exact, dataset, n, pairs, seed,
-                                                                     **priors["empirical"])["energy"]
+            out["exact_energy_empirical_prior"] = generation_quality(
+                exact, dataset, n, pairs, seed, **priors["empirical"]
+            )["energy"]
     out["ratio_to_floor"] = out["energy"] / out["floor"]
     out["round_trip"] = round_trip(flow, iid_draws(dataset, n, 1, seed=seed + 77)[0])
     return out

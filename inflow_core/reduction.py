@@ -70,8 +70,9 @@ def umap_embedding(X, d: int = 2, seed: int = 0, n_neighbors: int = 15, min_dist
     X = as_points(X, name="X")
     d = check_positive_int(d, "d", maximum=max(1, X.shape[0] - 2))
     n_neighbors = check_positive_int(n_neighbors, "n_neighbors", minimum=2, maximum=len(X) - 1)
-    reducer = umap.UMAP(n_components=d, n_neighbors=n_neighbors, min_dist=min_dist, random_state=seed,
-                        n_jobs=1)  # a fixed random_state forces one thread in umap-learn anyway
+    reducer = umap.UMAP(
+        n_components=d, n_neighbors=n_neighbors, min_dist=min_dist, random_state=seed, n_jobs=1
+    )  # a fixed random_state forces one thread in umap-learn anyway
     return np.asarray(reducer.fit_transform(X), dtype=np.float64)
 
 
@@ -146,13 +147,15 @@ class DimensionSuggestion:
     """Two readings of the eigenvalue spectrum: the participation ratio and explained variance."""
 
     participation_ratio: float
-    by_pr: int            # round(PR), clipped to 1..D-1: the suggestion
-    by_variance: int      # fewest top dimensions explaining VARIANCE_THRESHOLD of the variance
+    by_pr: int  # round(PR), clipped to 1..D-1: the suggestion
+    by_variance: int  # fewest top dimensions explaining VARIANCE_THRESHOLD of the variance
     threshold: float
 
     def describe(self) -> str:
-        return (f"participation ratio {self.participation_ratio:.1f} -> d = {self.by_pr}; "
-                f"{self.threshold:.0%} of the variance needs d = {self.by_variance}")
+        return (
+            f"participation ratio {self.participation_ratio:.1f} -> d = {self.by_pr}; "
+            f"{self.threshold:.0%} of the variance needs d = {self.by_variance}"
+        )
 
 
 def suggest_dims(eigenvalues, threshold: float = VARIANCE_THRESHOLD) -> DimensionSuggestion:
@@ -180,12 +183,12 @@ def suggest_dims(eigenvalues, threshold: float = VARIANCE_THRESHOLD) -> Dimensio
 class VarianceProfile:
     """Per-eigen-dimension variance of flow coordinates over time, with measured and predicted PR."""
 
-    times: np.ndarray       # (K,)
-    variances: np.ndarray   # (K, D) measured
-    predicted: np.ndarray   # (K, D) the schedule's marginal variance
-    pr: np.ndarray          # (K,) measured participation ratio (of the per-dimension variances)
+    times: np.ndarray  # (K,)
+    variances: np.ndarray  # (K, D) measured
+    predicted: np.ndarray  # (K, D) the schedule's marginal variance
+    pr: np.ndarray  # (K,) measured participation ratio (of the per-dimension variances)
     predicted_pr: np.ndarray  # (K,)
-    kept: np.ndarray        # (D,) bool
+    kept: np.ndarray  # (D,) bool
 
 
 def variance_profile(flow: InflationaryFlow, X, n_frames: int = 20, **solver) -> VarianceProfile:
@@ -193,8 +196,14 @@ def variance_profile(flow: InflationaryFlow, X, n_frames: int = 20, **solver) ->
     traj = flow.trajectory(X, "inflate", n_frames=n_frames, **solver)
     variances = traj.states.var(axis=1, ddof=1)
     pr = np.array([participation_ratio(v) for v in variances])
-    return VarianceProfile(traj.times, variances, flow.schedule.marginal_variance(traj.times), pr,
-                           np.asarray(flow.schedule.predicted_pr(traj.times)), flow.schedule.kept.copy())
+    return VarianceProfile(
+        traj.times,
+        variances,
+        flow.schedule.marginal_variance(traj.times),
+        pr,
+        np.asarray(flow.schedule.predicted_pr(traj.times)),
+        flow.schedule.kept.copy(),
+    )
 
 
 def traversal(flow: InflationaryFlow, start, dim: int, span: float = 2.5, steps: int = 9) -> np.ndarray:
@@ -219,8 +228,10 @@ def as_images(X, height: int, width: int) -> np.ndarray:
     height = check_positive_int(height, "height")
     width = check_positive_int(width, "width")
     if height * width != X.shape[1]:
-        raise ValueError(f"An image of {height} x {width} has {height * width} pixels, but the data has "
-                         f"{X.shape[1]} columns; choose a height and width whose product is {X.shape[1]}.")
+        raise ValueError(
+            f"An image of {height} x {width} has {height * width} pixels, but the data has "
+            f"{X.shape[1]} columns; choose a height and width whose product is {X.shape[1]}."
+        )
     return X.reshape(len(X), height, width)
 
 
@@ -234,14 +245,26 @@ def holdout_split(n_total: int, n_train: int, seed: int = 0) -> tuple[np.ndarray
     """(train, held-out) row indices of a data set of n_total rows, where train is exactly the subset
     ``datasets.load(name, n=n_train, seed=seed)`` draws from a fixed table (the digits)."""
     n_train = check_positive_int(n_train, "n_train", maximum=n_total)
-    train = np.sort(np.random.default_rng(seed).choice(n_total, n_train, replace=False)) \
-        if n_train < n_total else np.arange(n_total)
+    train = (
+        np.sort(np.random.default_rng(seed).choice(n_total, n_train, replace=False))
+        if n_train < n_total
+        else np.arange(n_total)
+    )
     return train, np.setdiff1d(np.arange(n_total), train)
 
 
 # ----------------------------------------------------------------------------- the bench / card report
-def evaluate(flow: InflationaryFlow, X_train, X_test, labels_test=None, k: int = 10, pairs: int = 3,
-             with_umap: bool = False, seed: int = 0, **solver) -> dict:
+def evaluate(
+    flow: InflationaryFlow,
+    X_train,
+    X_test,
+    labels_test=None,
+    k: int = 10,
+    pairs: int = 3,
+    with_umap: bool = False,
+    seed: int = 0,
+    **solver,
+) -> dict:
     """Figures of a reducing flow on held-out data, each next to its baseline (bench/digits.py, cards).
 
     Round trip; reconstruction RMS through the d-dim latent vs PCA with the same d (same basis);
@@ -263,16 +286,29 @@ def evaluate(flow: InflationaryFlow, X_train, X_test, labels_test=None, k: int =
     scores = {name: neighbourhood(X_test, E, labels_test, k).__dict__ for name, E in embeddings.items()}
     half = len(X_test) // 2
     order = np.random.default_rng(seed).permutation(len(X_test))
-    A, B = X_test[order[:half]], X_test[order[half:2 * half]]
+    A, B = X_test[order[:half]], X_test[order[half : 2 * half]]
     generation = {"floor": energy_distance(A, B), "n": half, "pairs": pairs}
     for prior in ("gaussian", "empirical") if d < flow.dim else ("gaussian",):
         ref = X_train if prior == "empirical" else None
-        values = [energy_distance(flow.sample(half, seed=seed + j, prior=prior, reference=ref, **solver), B)
-                  for j in range(pairs)]
+        values = [
+            energy_distance(flow.sample(half, seed=seed + j, prior=prior, reference=ref, **solver), B)
+            for j in range(pairs)
+        ]
         generation[prior] = float(np.mean(values))
-    return {"d": d, "n_test": len(X_test), "k": k,
-            "round_trip": {"max_error": trip.max_abs, "mean_error": trip.mean_abs, "nfe_encode": nfe_encode,
-                           "nfe_decode": flow.last_stats.nfe},
-            "reconstruction_rms": {"flow": rms_error(X_test, recon),
-                                   "pca": rms_error(X_test, pca_reconstruct(flow.basis, X_test, d))},
-            "neighbourhood": scores, "generation": generation}
+    return {
+        "d": d,
+        "n_test": len(X_test),
+        "k": k,
+        "round_trip": {
+            "max_error": trip.max_abs,
+            "mean_error": trip.mean_abs,
+            "nfe_encode": nfe_encode,
+            "nfe_decode": flow.last_stats.nfe,
+        },
+        "reconstruction_rms": {
+            "flow": rms_error(X_test, recon),
+            "pca": rms_error(X_test, pca_reconstruct(flow.basis, X_test, d)),
+        },
+        "neighbourhood": scores,
+        "generation": generation,
+    }

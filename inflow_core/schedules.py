@@ -65,18 +65,33 @@ class Schedule:
 
     # ----------------------------------------------------------------- constructors
     @classmethod
-    def isotropic(cls, eigenvalues, gamma0: float = DEFAULT_GAMMA0, rho: float = DEFAULT_RHO,
-                  t_max: float | None = None, final_scale: float = 1.0,
-                  kappa: float = DEFAULT_KAPPA) -> Schedule:
+    def isotropic(
+        cls,
+        eigenvalues,
+        gamma0: float = DEFAULT_GAMMA0,
+        rho: float = DEFAULT_RHO,
+        t_max: float | None = None,
+        final_scale: float = 1.0,
+        kappa: float = DEFAULT_KAPPA,
+    ) -> Schedule:
         """The released PR-preserving schedule: the same noise on every dimension, all D kept."""
         lam = _check_eigenvalues(eigenvalues)
-        return cls._build("isotropic", lam, gamma0, rho, final_scale, np.ones_like(lam), t_max, kappa,
-                          lam.size, None)
+        return cls._build(
+            "isotropic", lam, gamma0, rho, final_scale, np.ones_like(lam), t_max, kappa, lam.size, None
+        )
 
     @classmethod
-    def reducing(cls, eigenvalues, dims_to_keep: int = 1, inflation_gap: float | None = None,
-                 gamma0: float = DEFAULT_GAMMA0, rho: float = DEFAULT_RHO, t_max: float | None = None,
-                 final_scale: float = 1.0, kappa: float = DEFAULT_KAPPA) -> Schedule:
+    def reducing(
+        cls,
+        eigenvalues,
+        dims_to_keep: int = 1,
+        inflation_gap: float | None = None,
+        gamma0: float = DEFAULT_GAMMA0,
+        rho: float = DEFAULT_RHO,
+        t_max: float | None = None,
+        final_scale: float = 1.0,
+        kappa: float = DEFAULT_KAPPA,
+    ) -> Schedule:
         """Keep the top ``dims_to_keep`` principal directions; compress the rest.
 
         ``inflation_gap`` (IG = g* - g_i > 0) defaults to D / (D - d), the released toy default.
@@ -87,23 +102,32 @@ class Schedule:
         if dim < 2:
             raise ValueError("A reducing schedule needs data with at least 2 dimensions; use isotropic.")
         if not 1 <= d <= dim - 1 or d != dims_to_keep:
-            raise ValueError(f"dims_to_keep must be a whole number from 1 to {dim - 1} (D - 1); "
-                             f"got {dims_to_keep}.")
+            raise ValueError(
+                f"dims_to_keep must be a whole number from 1 to {dim - 1} (D - 1); got {dims_to_keep}."
+            )
         gap = dim / (dim - d) if inflation_gap is None else float(inflation_gap)
         if not np.isfinite(gap) or gap <= 0:
-            raise ValueError(f"inflation_gap must be a positive number (e.g. {dim / (dim - d):.3g}); "
-                             f"got {inflation_gap}.")
+            raise ValueError(
+                f"inflation_gap must be a positive number (e.g. {dim / (dim - d):.3g}); got {inflation_gap}."
+            )
         g = np.where(np.arange(dim) < d, 1.0, 1.0 - gap)
         return cls._build("reducing", lam, gamma0, rho, final_scale, 1.0 + g, t_max, kappa, d, gap)
 
     @classmethod
-    def proportional(cls, eigenvalues, gamma0: float = DEFAULT_GAMMA0, rho: float = DEFAULT_RHO,
-                     t_max: float | None = None, final_scale: float = 1.0,
-                  kappa: float = DEFAULT_KAPPA) -> Schedule:
+    def proportional(
+        cls,
+        eigenvalues,
+        gamma0: float = DEFAULT_GAMMA0,
+        rho: float = DEFAULT_RHO,
+        t_max: float | None = None,
+        final_scale: float = 1.0,
+        kappa: float = DEFAULT_KAPPA,
+    ) -> Schedule:
         """The paper's PR-exact schedule: noise grows in proportion to each eigenvalue."""
         lam = _check_eigenvalues(eigenvalues)
-        return cls._build("proportional", lam, gamma0, rho, final_scale, np.ones_like(lam), t_max, kappa,
-                          lam.size, None)
+        return cls._build(
+            "proportional", lam, gamma0, rho, final_scale, np.ones_like(lam), t_max, kappa, lam.size, None
+        )
 
     @classmethod
     def create(cls, family: str, eigenvalues, **params) -> Schedule:
@@ -117,8 +141,9 @@ class Schedule:
         for name, value in (("gamma0", gamma0), ("rho", rho), ("final_scale", final_scale), ("kappa", kappa)):
             if not np.isfinite(value) or value <= 0:
                 raise ValueError(f"{name} must be a positive finite number; got {value}.")
-        sched = cls(family, lam, float(gamma0), float(rho), float(final_scale), growth, 0.0, float(kappa),
-                    d, gap)
+        sched = cls(
+            family, lam, float(gamma0), float(rho), float(final_scale), growth, 0.0, float(kappa), d, gap
+        )
         end = sched.auto_t_max() if t_max is None else float(t_max)
         if not np.isfinite(end) or end <= 0:
             raise ValueError(f"t_max must be a positive finite time (or None for auto); got {t_max}.")
@@ -183,8 +208,9 @@ class Schedule:
         if self.family == "proportional":
             return self.final_scale * np.sqrt(lam / (lam + self.noise(t[..., 0])))
         c_star = self.gamma0 * _exp(self.rho * self.growth.max() * t)
-        return np.broadcast_to(self.final_scale / np.sqrt(self.lam_star + c_star),
-                               np.broadcast_shapes(t.shape, lam.shape)).copy()
+        return np.broadcast_to(
+            self.final_scale / np.sqrt(self.lam_star + c_star), np.broadcast_shapes(t.shape, lam.shape)
+        ).copy()
 
     def scale_log_rate(self, t) -> np.ndarray:
         """a_i(t) = (dA_i/dt) / A_i(t)."""
@@ -234,8 +260,14 @@ class Schedule:
     # ----------------------------------------------------------------- serialisation
     def to_dict(self) -> dict:
         """JSON-friendly parameters; ``Schedule.from_dict(d, eigenvalues)`` rebuilds it exactly."""
-        params = {"family": self.family, "gamma0": self.gamma0, "rho": self.rho, "t_max": self.t_max,
-                  "final_scale": self.final_scale, "kappa": self.kappa}
+        params = {
+            "family": self.family,
+            "gamma0": self.gamma0,
+            "rho": self.rho,
+            "t_max": self.t_max,
+            "final_scale": self.final_scale,
+            "kappa": self.kappa,
+        }
         if self.family == "reducing":
             params.update(dims_to_keep=self.dims_to_keep, inflation_gap=self.inflation_gap)
         return params

@@ -57,8 +57,8 @@ class TrainConfig:
     # EMA half-life as a fraction of the steps taken so far (a "power" EMA): the average always covers
     # the last few percent of the run whatever the budget, which a fixed half-life cannot do.
     ema_half_life: float = 0.05
-    warmup: float = 0.05           # fraction of the budget with a linear learning-rate warm-up
-    lr_schedule: str = "cosine"    # "cosine" decay to 0 after warm-up, or "constant" (no schedule)
+    warmup: float = 0.05  # fraction of the budget with a linear learning-rate warm-up
+    lr_schedule: str = "cosine"  # "cosine" decay to 0 after warm-up, or "constant" (no schedule)
     # Training times: "uniform" t ~ U[0, T] (docs/MATH.md 5) or "log-noise" (log c*(t) uniform). For the
     # isotropic and reducing families log c is linear in t, so both give the very same times (checked
     # bit for bit on every shipped model). They differ for the proportional family, whose noise grows
@@ -66,8 +66,8 @@ class TrainConfig:
     # noise, where the data's shape is learned. Measured on circles, 1,500 steps, 2 seeds, 5 pairs:
     # uniform 3.30e-3 / 3.26e-3 (2.2x the iid floor), log-noise 1.87e-3 / 1.94e-3 (1.25x). Hence log-noise.
     time_sampling: str = "log-noise"
-    weight_decay: float = 0.0      # AdamW decoupled weight decay; 0 = Adam
-    grad_clip: float = 1.0         # max global gradient norm
+    weight_decay: float = 0.0  # AdamW decoupled weight decay; 0 = Adam
+    grad_clip: float = 1.0  # max global gradient norm
     seed: int = 0
     device: str = "auto"
 
@@ -79,8 +79,14 @@ class TrainConfig:
             raise ValueError(f"steps must be a whole number >= 1; got {self.steps!r}.")
         if self.seconds is not None and not (np.isfinite(self.seconds) and self.seconds > 0):
             raise ValueError(f"seconds must be a positive number; got {self.seconds!r}.")
-        positive = {"batch_size": self.batch_size, "lr": self.lr, "width": self.width, "depth": self.depth,
-                    "ema_half_life": self.ema_half_life, "grad_clip": self.grad_clip}
+        positive = {
+            "batch_size": self.batch_size,
+            "lr": self.lr,
+            "width": self.width,
+            "depth": self.depth,
+            "ema_half_life": self.ema_half_life,
+            "grad_clip": self.grad_clip,
+        }
         for name, value in positive.items():
             if not (np.isfinite(value) and value > 0):
                 raise ValueError(f"{name} must be positive; got {value!r}.")
@@ -89,13 +95,15 @@ class TrainConfig:
         if self.weight_decay < 0:
             raise ValueError(f"weight_decay must be >= 0; got {self.weight_decay!r}.")
         if self.lr_schedule not in LR_SCHEDULES:
-            raise ValueError(f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}; "
-                             f"got {self.lr_schedule!r}.")
+            raise ValueError(
+                f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}; got {self.lr_schedule!r}."
+            )
         if self.device not in DEVICES:
             raise ValueError(f"device must be one of {', '.join(DEVICES)}; got {self.device!r}.")
         if self.time_sampling not in TIME_SAMPLINGS:
-            raise ValueError(f"time_sampling must be one of {', '.join(TIME_SAMPLINGS)}; "
-                             f"got {self.time_sampling!r}.")
+            raise ValueError(
+                f"time_sampling must be one of {', '.join(TIME_SAMPLINGS)}; got {self.time_sampling!r}."
+            )
 
 
 @dataclass
@@ -187,12 +195,18 @@ def _lr_factor(progress: float, config: TrainConfig) -> float:
     return 0.5 * (1 + math.cos(math.pi * min(1.0, (progress - config.warmup) / (1 - config.warmup))))
 
 
-def train(X: np.ndarray, basis: EigenBasis, schedule: Schedule, config: TrainConfig | None = None,
-          progress: Callable[[Progress], None] | None = None,
-          stop_event: threading.Event | None = None, data_info: dict | None = None,
-          sampler: Callable[[int], np.ndarray] | None = None,
-          preview: Callable[[int, InflationaryFlow], None] | None = None,
-          preview_every: float = 3.0) -> TrainResult:
+def train(
+    X: np.ndarray,
+    basis: EigenBasis,
+    schedule: Schedule,
+    config: TrainConfig | None = None,
+    progress: Callable[[Progress], None] | None = None,
+    stop_event: threading.Event | None = None,
+    data_info: dict | None = None,
+    sampler: Callable[[int], np.ndarray] | None = None,
+    preview: Callable[[int, InflationaryFlow], None] | None = None,
+    preview_every: float = 3.0,
+) -> TrainResult:
     """Train a NetworkDenoiser on data X (raw units) for ``schedule``; return the EMA flow and its card.
 
     Batches resample X, unless ``sampler`` is given: then ``sampler(k)`` returns the k-th chunk of fresh
@@ -230,11 +244,29 @@ def train(X: np.ndarray, basis: EigenBasis, schedule: Schedule, config: TrainCon
     table = _NoiseTable(schedule, device, config.time_sampling)
     snapshot = None
     if preview is not None and rank == 0:
+
         def snapshot(step: int) -> None:
             net = copy.deepcopy(ema).to("cpu", torch.float64).eval()
             preview(step, InflationaryFlow(basis, schedule, net))
-    history, stopped, seconds = _loop(Y, chunks, den, ema, module, optimizer, table, config, device,
-                                      world, rank, local, progress, stop_event, snapshot, preview_every)
+
+    history, stopped, seconds = _loop(
+        Y,
+        chunks,
+        den,
+        ema,
+        module,
+        optimizer,
+        table,
+        config,
+        device,
+        world,
+        rank,
+        local,
+        progress,
+        stop_event,
+        snapshot,
+        preview_every,
+    )
 
     ema = ema.to("cpu", torch.float64).eval()
     if not all(torch.isfinite(p).all() for p in ema.parameters()):
@@ -244,19 +276,42 @@ def train(X: np.ndarray, basis: EigenBasis, schedule: Schedule, config: TrainCon
         "data": dict(data_info or {}, dim=basis.dim, n_train=int(len(X)), fresh_samples=sampler is not None),
         "schedule": schedule.to_dict(),
         "network": ema.config(),
-        "training": {"steps": steps, "samples_seen": steps * config.batch_size, "seconds": round(seconds, 3),
-                     "device": str(device), "processes": world, "stopped": stopped,
-                     "final_loss": float(np.mean([loss for _, loss in history[-100:]])) if history else None,
-                     "config": asdict(config), "torch": torch.__version__,
-                     "finished_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")},
+        "training": {
+            "steps": steps,
+            "samples_seen": steps * config.batch_size,
+            "seconds": round(seconds, 3),
+            "device": str(device),
+            "processes": world,
+            "stopped": stopped,
+            "final_loss": float(np.mean([loss for _, loss in history[-100:]])) if history else None,
+            "config": asdict(config),
+            "torch": torch.__version__,
+            "finished_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        },
         "quality": {},
     }
     flow = InflationaryFlow(basis, schedule, ema, card=card)
     return TrainResult(flow, history, stopped, seconds, card)
 
 
-def _loop(Y, chunks, den, ema, module, optimizer, noise_table, config, device, world, rank, local, progress,
-          stop_event, snapshot=None, snapshot_every: float = 3.0):
+def _loop(
+    Y,
+    chunks,
+    den,
+    ema,
+    module,
+    optimizer,
+    noise_table,
+    config,
+    device,
+    world,
+    rank,
+    local,
+    progress,
+    stop_event,
+    snapshot=None,
+    snapshot_every: float = 3.0,
+):
     """The optimisation loop; returns (history, stopped, seconds)."""
     gen = torch.Generator(device=device).manual_seed(config.seed)
     params, ema_params = list(den.parameters()), list(ema.parameters())
@@ -330,8 +385,10 @@ def _flush(pending: list, history: list, step: int, dim: int, lr: float) -> None
     pending.clear()
     for k, value in enumerate(values):
         if not math.isfinite(value) or value > _DIVERGED_PER_DIM * dim:
-            raise TrainingDiverged(f"Training diverged at step {first + k} (loss {value:.3g}, learning rate "
-                                   f"{lr:.3g}): lower the learning rate (e.g. 2e-3) or the gradient clip.")
+            raise TrainingDiverged(
+                f"Training diverged at step {first + k} (loss {value:.3g}, learning rate "
+                f"{lr:.3g}): lower the learning rate (e.g. 2e-3) or the gradient clip."
+            )
         history.append((first + k, value))
 
 

@@ -86,9 +86,11 @@ def as_covariances(cov, n: int, dim: int) -> np.ndarray:
     elif c.shape == (n, dim, dim):
         full = c
     else:
-        raise ValueError(f"The covariance has shape {c.shape}; for {n} point(s) in D = {dim} give a "
-                         f"variance, ({dim},) or ({n}, {dim}) variances, or a ({dim}, {dim}) or "
-                         f"({n}, {dim}, {dim}) matrix.")
+        raise ValueError(
+            f"The covariance has shape {c.shape}; for {n} point(s) in D = {dim} give a "
+            f"variance, ({dim},) or ({n}, {dim}) variances, or a ({dim}, {dim}) or "
+            f"({n}, {dim}, {dim}) matrix."
+        )
     full = np.array(full)
     if not np.all(np.isfinite(full)):
         raise ValueError("The covariance contains NaN or infinite values.")
@@ -96,14 +98,24 @@ def as_covariances(cov, n: int, dim: int) -> np.ndarray:
         raise ValueError("The covariance must be symmetric.")
     lowest = np.linalg.eigvalsh(full).min(axis=1)
     if np.any(lowest < -1e-9 * np.maximum(1.0, np.abs(full).max(axis=(1, 2)))):
-        raise ValueError("The covariance must be positive semi-definite "
-                         "(all variances >= 0, |correlation| <= 1).")
+        raise ValueError(
+            "The covariance must be positive semi-definite (all variances >= 0, |correlation| <= 1)."
+        )
     return full
 
 
-def propagate(flow: InflationaryFlow, x0, cov, method: str = "linear", n_samples: int = 500,
-              direction: str = "to_latent", seed: int = 0, n_frames: int | None = None,
-              jacobian: str = "variational", **solver) -> Propagation:
+def propagate(
+    flow: InflationaryFlow,
+    x0,
+    cov,
+    method: str = "linear",
+    n_samples: int = 500,
+    direction: str = "to_latent",
+    seed: int = 0,
+    n_frames: int | None = None,
+    jacobian: str = "variational",
+    **solver,
+) -> Propagation:
     """Push N(x0, cov) through the flow; see the module docstring. x0 is (N, D) or (D,)."""
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}; got {method!r}.")
@@ -134,8 +146,8 @@ def propagate(flow: InflationaryFlow, x0, cov, method: str = "linear", n_samples
 def _affine_ends(flow: InflationaryFlow, direction: str):
     """(start matrix, start function, end matrix, end function) between raw data and flow coordinates."""
     a0 = flow.schedule.scale(0.0)
-    to_flow = a0[:, None] * flow.basis.linear_map()          # du(0)/dx = diag(A(0)) W^T diag(1/sigma)
-    from_flow = np.linalg.inv(to_flow)                        # dx/du(0)
+    to_flow = a0[:, None] * flow.basis.linear_map()  # du(0)/dx = diag(A(0)) W^T diag(1/sigma)
+    from_flow = np.linalg.inv(to_flow)  # dx/du(0)
     identity = np.eye(flow.dim)
     if direction == "to_latent":
         return to_flow, flow.to_flow, identity, (lambda u: u)
@@ -147,12 +159,21 @@ def _linear(flow, u_start, covs, times, start_map, end_map, end_fn, jacobian, so
         states, jac_path, stats = _variational(flow, u_start, times, solver)
     else:
         states, jac_path, stats = _reverse(flow, u_start, times, solver)
-    cov_start = start_map @ covs @ start_map.T                            # covariance of u at the start
+    cov_start = start_map @ covs @ start_map.T  # covariance of u at the start
     cov_path = jac_path @ cov_start[None] @ np.swapaxes(jac_path, -1, -2)
     full_jac = end_map @ jac_path[-1] @ start_map
     cov_end = full_jac @ covs @ np.swapaxes(full_jac, -1, -2)
-    return Propagation("linear", "", end_fn(states[-1]), cov_end, stats, jacobian=full_jac, times=times,
-                       mean_path=states, cov_path=cov_path)
+    return Propagation(
+        "linear",
+        "",
+        end_fn(states[-1]),
+        cov_end,
+        stats,
+        jacobian=full_jac,
+        times=times,
+        mean_path=states,
+        cov_path=cov_path,
+    )
 
 
 def _field_jacobian(flow: InflationaryFlow, t: float, u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -164,8 +185,10 @@ def _field_jacobian(flow: InflationaryFlow, t: float, u: torch.Tensor) -> tuple[
     with torch.enable_grad():
         u = u.detach().requires_grad_(True)
         f = flow.field(t, u)
-        rows = [torch.autograd.grad(f[:, k].sum(), u, retain_graph=k < u.shape[1] - 1)[0]
-                for k in range(u.shape[1])]
+        rows = [
+            torch.autograd.grad(f[:, k].sum(), u, retain_graph=k < u.shape[1] - 1)[0]
+            for k in range(u.shape[1])
+        ]
     return f.detach(), torch.stack(rows, dim=1)
 
 
@@ -245,8 +268,19 @@ def _monte_carlo(flow, points, covs, times, n_samples, seed, start_fn, end_fn, s
     path_mean = path.mean(axis=2)
     path_centred = path - path_mean[:, :, None, :]
     path_cov = np.einsum("fnki,fnkj->fnij", path_centred, path_centred) / (n_samples - 1)
-    return Propagation("samples", "", mean, cov, stats, samples=end, cov_se=cov_se, times=times,
-                       mean_path=path_mean, cov_path=path_cov, sample_path=path)
+    return Propagation(
+        "samples",
+        "",
+        mean,
+        cov,
+        stats,
+        samples=end,
+        cov_se=cov_se,
+        times=times,
+        mean_path=path_mean,
+        cov_path=path_cov,
+        sample_path=path,
+    )
 
 
 def _psd_root(covs: np.ndarray) -> np.ndarray:
@@ -274,8 +308,9 @@ def preimage(flow: InflationaryFlow, latent_points, **solver) -> np.ndarray:
 UNCERTAINTY_SHAPES = ("isotropic", "axes", "rotated")
 
 
-def error_covariance(dim: int, shape: str, sigma1: float, sigma2: float | None = None,
-                     angle_deg: float = 0.0) -> np.ndarray:
+def error_covariance(
+    dim: int, shape: str, sigma1: float, sigma2: float | None = None, angle_deg: float = 0.0
+) -> np.ndarray:
     """A data-space measurement-error covariance (D, D) from two sigmas and an angle.
 
     The first two features get an isotropic (sigma1), per-axis (sigma1, sigma2) or rotated ellipse (sigma1
@@ -323,8 +358,9 @@ class LinearisationCheck:
         return ~((self.max_z > self.z_limit) & (self.relative_difference > self.rel_limit))
 
 
-def compare_linearisation(linear: Propagation, samples: Propagation, z_limit: float = 3.0,
-                          rel_limit: float = 0.05) -> LinearisationCheck:
+def compare_linearisation(
+    linear: Propagation, samples: Propagation, z_limit: float = 3.0, rel_limit: float = 0.05
+) -> LinearisationCheck:
     """Compare linearised and Monte-Carlo propagations of the same points (see LinearisationCheck)."""
     if samples.cov_se is None or linear.cov.shape != samples.cov.shape:
         raise ValueError("Compare a method='linear' and a method='samples' propagation of the same points.")

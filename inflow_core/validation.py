@@ -24,12 +24,15 @@ def as_points(X, dim: int | None = None, name: str = "X", allow_single: bool = F
     if arr.shape[0] == 0 or arr.shape[1] == 0:
         raise ValueError(f"{name} is empty (shape {arr.shape}); pass at least one point with one feature.")
     if dim is not None and arr.shape[1] != dim:
-        raise ValueError(f"{name} has {arr.shape[1]} columns but the model expects D = {dim}; "
-                         "use data with the same features the model was fitted on.")
+        raise ValueError(
+            f"{name} has {arr.shape[1]} columns but the model expects D = {dim}; "
+            "use data with the same features the model was fitted on."
+        )
     if not np.all(np.isfinite(arr)):
         bad = int((~np.isfinite(arr)).any(axis=1).sum())
-        raise ValueError(f"{name} contains NaN or infinite values in {bad} row(s); "
-                         "remove or fill them first.")
+        raise ValueError(
+            f"{name} contains NaN or infinite values in {bad} row(s); remove or fill them first."
+        )
     return arr
 
 

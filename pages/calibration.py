@@ -99,8 +99,10 @@ busy = job is not None and job.active
 # What a run was for: results computed for other data, schedule, solver or flows are labelled as such.
 flows_text = ", ".join(options[c] for c in cal["choices"])
 drawn = "" if s.data.dataset == "upload" else f" (n = {s.data.n:,}, seed {s.data.seed})"
-context = (f"{plain(data.title)}{drawn}, {schedule.describe()}, solver tolerance {s.solver.tol:g}, flows: "
-           f"{flows_text}")
+context = (
+    f"{plain(data.title)}{drawn}, {schedule.describe()}, solver tolerance {s.solver.tol:g}, flows: "
+    f"{flows_text}"
+)
 if st.button(
     "Run the coverage experiment",
     type="primary",
@@ -110,22 +112,28 @@ if st.button(
 ):
     rng = np.random.default_rng(0)
     subset = data.X[np.sort(rng.choice(len(data.X), min(MAX_DATA, len(data.X)), replace=False))]
-    s.jobs["coverage"] = jobs.start_coverage(chosen_flows(), int(cal["n_test"]), int(cal["n_boundary"]),
-                                             subset)
+    s.jobs["coverage"] = jobs.start_coverage(
+        chosen_flows(), int(cal["n_test"]), int(cal["n_boundary"]), subset
+    )
     cal["ran_for"] = context
     busy = True
 
 
-layout.job_progress("coverage", "Press **Run the coverage experiment**. With the exact flow of 2,000 points, "
-                    "2,000 test points take about half a minute.",
-                    "Stop after the current chunk of points; the flows that finished are kept.")
+layout.job_progress(
+    "coverage",
+    "Press **Run the coverage experiment**. With the exact flow of 2,000 points, "
+    "2,000 test points take about half a minute.",
+    "Stop after the current chunk of points; the flows that finished are kept.",
+)
 
 job = s.jobs.get("coverage")
 if job is not None and not job.active:
     results = job.detail  # the flows that finished, also after Cancel
     if cal.get("ran_for") != context:
-        st.warning(f"These results were computed for {cal.get('ran_for')}. The selection has changed since: "
-                   "press **Run the coverage experiment** for the current one.")
+        st.warning(
+            f"These results were computed for {cal.get('ran_for')}. The selection has changed since: "
+            "press **Run the coverage experiment** for the current one."
+        )
     if job.cancelled:
         st.warning("Cancelled; the flows that finished are shown.")
     elif job.error:
@@ -134,13 +142,15 @@ if job is not None and not job.active:
         tables = {name: res.table for name, res in results.items()}
         c1, c2 = st.columns(2)
         c1.plotly_chart(
-            viz.calibration.reliability_figure(tables, "Reliability: measured vs nominal coverage",
-                                               height=layout.fit(440)),
+            viz.calibration.reliability_figure(
+                tables, "Reliability: measured vs nominal coverage", height=layout.fit(440)
+            ),
             key="cal_reliability",
         )
         c2.plotly_chart(
-            viz.calibration.residual_figure(tables, "Coverage errors per radius (percentage points)",
-                                            height=layout.fit(440)),
+            viz.calibration.residual_figure(
+                tables, "Coverage errors per radius (percentage points)", height=layout.fit(440)
+            ),
             key="cal_residual",
         )
         rows = []
@@ -181,7 +191,10 @@ if job is not None and not job.active:
             rings = [exact.from_flow(b.generated) for b in res.boundaries]
             st.plotly_chart(
                 viz.calibration.boundaries_figure(
-                    rings, [b.radius for b in res.boundaries], exact.from_flow(shown), ["x1", "x2"],
+                    rings,
+                    [b.radius for b in res.boundaries],
+                    exact.from_flow(shown),
+                    ["x1", "x2"],
                     "Latent Mahalanobis circles after generation (their connectivity carried by the flow)",
                 ),
                 key="cal_boundaries",

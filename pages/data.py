@@ -45,9 +45,15 @@ TOOLS = {"lasso": "Spray with a lasso", "click": "Place single points"}
 s = state.session()
 mine = state.settings("data")
 SOURCES = {"builtin": "Built-in dataset", "upload": "Upload a file", "draw": "Draw"}
-source = st.radio("Source", list(SOURCES), format_func=SOURCES.get, horizontal=True,
-                  help="Built-in datasets are generated on the fly from a seed; uploads and drawings stay in "
-                       "this browser session only.", **state.bind("data", "source", list(SOURCES)))
+source = st.radio(
+    "Source",
+    list(SOURCES),
+    format_func=SOURCES.get,
+    horizontal=True,
+    help="Built-in datasets are generated on the fly from a seed; uploads and drawings stay in "
+    "this browser session only.",
+    **state.bind("data", "source", list(SOURCES)),
+)
 
 
 def drawn_points(strokes: list[dict]) -> tuple[np.ndarray, np.ndarray]:
@@ -65,10 +71,15 @@ def new_strokes(event, klass: int, density: int, seed: int, clicks: bool) -> lis
     the browser: anything malformed, or a loop with no area, is a ValueError saying what went wrong."""
     try:
         selection = event.get("selection") or {}
-        outlines = [np.c_[np.asarray(lasso["x"], dtype=float), np.asarray(lasso["y"], dtype=float)]
-                    for lasso in selection.get("lasso") or []]
-        clicked = [(float(p["x"]), float(p["y"])) for p in selection.get("points") or []
-                   if clicks and p.get("curve_number", 0) == 0]  # trace 0 is the click grid
+        outlines = [
+            np.c_[np.asarray(lasso["x"], dtype=float), np.asarray(lasso["y"], dtype=float)]
+            for lasso in selection.get("lasso") or []
+        ]
+        clicked = [
+            (float(p["x"]), float(p["y"]))
+            for p in selection.get("points") or []
+            if clicks and p.get("curve_number", 0) == 0
+        ]  # trace 0 is the click grid
     except (AttributeError, KeyError, TypeError, ValueError) as err:
         raise ValueError(f"Could not read that stroke ({type(err).__name__}); draw it again.") from None
     strokes = []
@@ -94,12 +105,19 @@ def draw_panel() -> None:
     event = st.session_state.get(f"draw_canvas_{mine['canvas']}")
     if event and any((event.get("selection") or {}).get(part) for part in ("lasso", "points")):
         try:
-            added = new_strokes(event, mine["draw_class"], mine["density"], seed=mine["canvas"],
-                                clicks=mine["tool"] == "click")
+            added = new_strokes(
+                event,
+                mine["draw_class"],
+                mine["density"],
+                seed=mine["canvas"],
+                clicks=mine["tool"] == "click",
+            )
             total = sum(len(stroke["points"]) for stroke in mine["strokes"] + added)
             if total > MAX_DRAWN:
-                raise ValueError(f"That stroke would make {total:,} points; a drawing holds at most "
-                                 f"{MAX_DRAWN:,}. Undo a stroke or lower the points per lasso.")
+                raise ValueError(
+                    f"That stroke would make {total:,} points; a drawing holds at most "
+                    f"{MAX_DRAWN:,}. Undo a stroke or lower the points per lasso."
+                )
             mine["strokes"] = mine["strokes"] + added
             mine["draw_error"] = None
         except ValueError as err:
@@ -120,71 +138,129 @@ def draw_panel() -> None:
         "data every page works on."
     )
     cols = st.columns(3)
-    tool = cols[0].radio("Tool", list(TOOLS), format_func=TOOLS.get, horizontal=True,
-                         help="Lasso: drag a closed loop and points are sprayed uniformly inside it. Single "
-                              "points: each click places one point (snapped to a 0.1 grid).",
-                         **state.bind("data", "tool", list(TOOLS)))
-    cols[1].selectbox("Class of the next stroke", CLASSES,
-                      format_func=lambda k: f"class {k} ({viz.style.PALETTE_NAMES[k - 1]})",
-                      help="Points you draw next get this class (and its colour). The class becomes the "
-                           "label the other pages colour points by.",
-                      **state.bind("data", "draw_class", CLASSES))
-    cols[2].slider("Points per lasso", 5, 500, step=5,
-                   help="How many points one lasso stroke sprays inside its loop: the same number whatever "
-                        "the loop's size, so a small loop gives a dense cluster.",
-                   **state.bind("data", "density"))
+    tool = cols[0].radio(
+        "Tool",
+        list(TOOLS),
+        format_func=TOOLS.get,
+        horizontal=True,
+        help="Lasso: drag a closed loop and points are sprayed uniformly inside it. Single "
+        "points: each click places one point (snapped to a 0.1 grid).",
+        **state.bind("data", "tool", list(TOOLS)),
+    )
+    cols[1].selectbox(
+        "Class of the next stroke",
+        CLASSES,
+        format_func=lambda k: f"class {k} ({viz.style.PALETTE_NAMES[k - 1]})",
+        help="Points you draw next get this class (and its colour). The class becomes the "
+        "label the other pages colour points by.",
+        **state.bind("data", "draw_class", CLASSES),
+    )
+    cols[2].slider(
+        "Points per lasso",
+        5,
+        500,
+        step=5,
+        help="How many points one lasso stroke sprays inside its loop: the same number whatever "
+        "the loop's size, so a small loop gives a dense cluster.",
+        **state.bind("data", "density"),
+    )
 
     X, classes = drawn_points(mine["strokes"])
     left, right = st.columns([3, 2])
     with left:
-        title = ("Drag a loop: points are sprayed inside it" if tool == "lasso"
-                 else "Click anywhere to place a point")
+        title = (
+            "Drag a loop: points are sprayed inside it"
+            if tool == "lasso"
+            else "Click anywhere to place a point"
+        )
         clicks = tool == "click"  # Streamlit selects clicked points only outside the lasso drag mode
-        figure = viz.data.drawing_canvas(X, classes, EXTENT, GRID_STEP if clicks else None,
-                                         "pan" if clicks else "lasso", title=title)
-        st.plotly_chart(figure, key=f"draw_canvas_{mine['canvas']}", on_select="rerun",
-                        selection_mode=("points", "lasso"), width="content",
-                        config=viz.style.plotly_config("drawing"))
+        figure = viz.data.drawing_canvas(
+            X, classes, EXTENT, GRID_STEP if clicks else None, "pan" if clicks else "lasso", title=title
+        )
+        st.plotly_chart(
+            figure,
+            key=f"draw_canvas_{mine['canvas']}",
+            on_select="rerun",
+            selection_mode=("points", "lasso"),
+            width="content",
+            config=viz.style.plotly_config("drawing"),
+        )
     with right:
         counts = ", ".join(f"class {k}: {int(np.sum(classes == k))}" for k in np.unique(classes))
-        st.markdown(f"**{len(X):,} points** in {len(mine['strokes'])} stroke"
-                    f"{'s' * (len(mine['strokes']) != 1)}" + (f" ({counts})" if counts else ""))
+        st.markdown(
+            f"**{len(X):,} points** in {len(mine['strokes'])} stroke"
+            f"{'s' * (len(mine['strokes']) != 1)}" + (f" ({counts})" if counts else "")
+        )
         if mine["draw_error"]:
             st.warning(plain(mine["draw_error"], 400))
-        st.button("Undo last stroke", key="draw_undo", on_click=undo, disabled=not mine["strokes"],
-                  width="stretch", help="Remove the most recent lasso or click.")
-        st.button("Clear", key="draw_clear", on_click=clear, disabled=not mine["strokes"], width="stretch",
-                  help="Remove every drawn point and start again (the current data is not changed).")
+        st.button(
+            "Undo last stroke",
+            key="draw_undo",
+            on_click=undo,
+            disabled=not mine["strokes"],
+            width="stretch",
+            help="Remove the most recent lasso or click.",
+        )
+        st.button(
+            "Clear",
+            key="draw_clear",
+            on_click=clear,
+            disabled=not mine["strokes"],
+            width="stretch",
+            help="Remove every drawn point and start again (the current data is not changed).",
+        )
         csv = ic.datasets.drawing_csv(X, classes)
-        if st.button("Use these points", key="draw_use", type="primary", disabled=not mine["strokes"],
-                     width="stretch",
-                     help=f"Make the drawing the data every page works on. It is checked like an uploaded "
-                          f"table: at least {ic.datasets.MIN_ROWS} points are needed."):
+        if st.button(
+            "Use these points",
+            key="draw_use",
+            type="primary",
+            disabled=not mine["strokes"],
+            width="stretch",
+            help=f"Make the drawing the data every page works on. It is checked like an uploaded "
+            f"table: at least {ic.datasets.MIN_ROWS} points are needed.",
+        ):
             try:
                 state.use_drawn_points(X, classes)
                 st.rerun()  # the sidebar, the link and the preview below name the drawing at once
             except ValueError as err:
                 st.error(f"{plain(str(err), 400)} The previous data is kept.")
-        st.download_button("Download CSV", csv, file_name="drawing.csv", mime="text/csv", key="draw_download",
-                           on_click="ignore", disabled=not mine["strokes"], width="stretch",
-                           help="Save the drawing as a CSV file (columns x1, x2, class) to upload later or "
-                                "use elsewhere.")
+        st.download_button(
+            "Download CSV",
+            csv,
+            file_name="drawing.csv",
+            mime="text/csv",
+            key="draw_download",
+            on_click="ignore",
+            disabled=not mine["strokes"],
+            width="stretch",
+            help="Save the drawing as a CSV file (columns x1, x2, class) to upload later or use elsewhere.",
+        )
         up = s.upload
-        if up is not None and up.drawn and s.data.dataset == "upload" and len(X) and \
-                up.sha256 == hashlib.sha256(csv).hexdigest():
+        if (
+            up is not None
+            and up.drawn
+            and s.data.dataset == "upload"
+            and len(X)
+            and up.sha256 == hashlib.sha256(csv).hexdigest()
+        ):
             st.success("These points are the current data.")
         elif len(X):
             st.info("Not used yet: the current data is still the one named in the sidebar.")
+
 
 if source == "builtin":
     names = list(ic.datasets.REGISTRY)
     builtin = s.data.dataset != "upload"
     cols = st.columns([2, 1, 1, 1])
     current = s.data.dataset if builtin else DEFAULT_CHOICE
-    picked = cols[0].selectbox("Dataset", names, index=names.index(current), key="w.dataset.dataset",
-                               format_func=lambda n: ic.datasets.info(n).title,
-                               help="Switching dataset also resets the schedule to the one recommended for "
-                                    "it.")
+    picked = cols[0].selectbox(
+        "Dataset",
+        names,
+        index=names.index(current),
+        key="w.dataset.dataset",
+        format_func=lambda n: ic.datasets.info(n).title,
+        help="Switching dataset also resets the schedule to the one recommended for it.",
+    )
     if picked != s.data.dataset:
         try:
             state.set_data(state.DataSpec.default_for(picked, seed=s.data.seed))
@@ -193,34 +269,59 @@ if source == "builtin":
             st.error(f"{err} The previous data is kept.")
     if builtin:
         meta = ic.datasets.info(s.data.dataset)
-        cols[1].number_input("Points n", min_value=10, max_value=meta.max_n, step=100,
-                             help=f"How many points to draw (at most {meta.max_n:,}). More points give a "
-                                  "smoother exact flow but take longer to integrate.",
-                             **state.bind("dataset", "n"))
-        cols[2].number_input("Seed", min_value=0, max_value=2**31 - 1, step=1,
-                             help="The random seed: the same seed always gives the same points.",
-                             **state.bind("dataset", "seed"))
+        cols[1].number_input(
+            "Points n",
+            min_value=10,
+            max_value=meta.max_n,
+            step=100,
+            help=f"How many points to draw (at most {meta.max_n:,}). More points give a "
+            "smoother exact flow but take longer to integrate.",
+            **state.bind("dataset", "n"),
+        )
+        cols[2].number_input(
+            "Seed",
+            min_value=0,
+            max_value=2**31 - 1,
+            step=1,
+            help="The random seed: the same seed always gives the same points.",
+            **state.bind("dataset", "seed"),
+        )
         if s.data.dataset in NOISY:
-            cols[3].number_input("Noise", min_value=0.0, max_value=5.0, step=0.01, format="%.3f",
-                                 placeholder="default",
-                                 help="Standard deviation of the Gaussian jitter added to the shape, before "
-                                      "standardising. Leave empty for the dataset's default.",
-                                 **state.bind("dataset", "noise"))
+            cols[3].number_input(
+                "Noise",
+                min_value=0.0,
+                max_value=5.0,
+                step=0.01,
+                format="%.3f",
+                placeholder="default",
+                help="Standard deviation of the Gaussian jitter added to the shape, before "
+                "standardising. Leave empty for the dataset's default.",
+                **state.bind("dataset", "noise"),
+            )
         st.caption(meta.description)
 elif source == "draw":
     st.fragment(draw_panel)()
 else:
-    st.markdown("Upload a **CSV** (a header row, then numbers separated by commas) or a **.npy** array "
-                f"(rows x features). Limits: {ic.datasets.MAX_ROWS:,} rows, {ic.datasets.MAX_COLUMNS} "
-                f"columns, {ic.datasets.MAX_UPLOAD_BYTES // 2**20} MB; at least {ic.datasets.MIN_ROWS} rows "
-                f"and {ic.datasets.MIN_COLUMNS} numeric columns; no missing values.")
-    label_column = st.text_input("Label column (optional)", max_chars=200,
-                                 help="Name of a CSV column holding classes (text is fine). It is used to "
-                                      "colour points, not as a coordinate.",
-                                 **state.bind("data", "label_column"))
-    upload = st.file_uploader("Table", type=["csv", "npy", "txt"], key="w.data.upload",
-                              help="The file is validated before it replaces the current data; a bad file "
-                                   "leaves the current data unchanged.")
+    st.markdown(
+        "Upload a **CSV** (a header row, then numbers separated by commas) or a **.npy** array "
+        f"(rows x features). Limits: {ic.datasets.MAX_ROWS:,} rows, {ic.datasets.MAX_COLUMNS} "
+        f"columns, {ic.datasets.MAX_UPLOAD_BYTES // 2**20} MB; at least {ic.datasets.MIN_ROWS} rows "
+        f"and {ic.datasets.MIN_COLUMNS} numeric columns; no missing values."
+    )
+    label_column = st.text_input(
+        "Label column (optional)",
+        max_chars=200,
+        help="Name of a CSV column holding classes (text is fine). It is used to "
+        "colour points, not as a coordinate.",
+        **state.bind("data", "label_column"),
+    )
+    upload = st.file_uploader(
+        "Table",
+        type=["csv", "npy", "txt"],
+        key="w.data.upload",
+        help="The file is validated before it replaces the current data; a bad file "
+        "leaves the current data unchanged.",
+    )
     if upload is not None:
         content = upload.getvalue()
         token = (upload.name, len(content), hashlib.sha256(content).hexdigest(), label_column)
@@ -249,13 +350,17 @@ with left:
     labels = None if data.labels is None else data.labels[shown]
     if dim <= 3:
         coords, titles = data.X[shown], [f"x{i + 1}" for i in range(dim)]
-        if dim == 3 and not st.toggle("3-D view", help="Off: show the first two coordinates.",
-                                      **state.bind("data", "three_d")):
+        if dim == 3 and not st.toggle(
+            "3-D view", help="Off: show the first two coordinates.", **state.bind("data", "three_d")
+        ):
             coords, titles = coords[:, :2], titles[:2]
         note = ""
     else:
-        three = st.toggle("3-D view", help="Show the first three principal directions instead of two (drag "
-                                           "to rotate).", **state.bind("data", "three_d"))
+        three = st.toggle(
+            "3-D view",
+            help="Show the first three principal directions instead of two (drag to rotate).",
+            **state.bind("data", "three_d"),
+        )
         k = 3 if three else 2
         coords = basis.to_eigen(data.X[shown])[:, :k]
         titles = [f"principal direction {i + 1}" for i in range(k)]
@@ -266,9 +371,13 @@ with left:
 with right:
     st.plotly_chart(viz.data.eigen_spectrum(basis.eigenvalues), key="spectrum")
     pr = ic.metrics.participation_ratio(basis.eigenvalues)
-    st.metric("Participation ratio", f"{pr:.2f}", help="(sum of eigenvalues)² / sum of squared eigenvalues: "
-                                                       "1 if all variance lies along one direction, D if it "
-                                                       "is spread evenly over all D.")
+    st.metric(
+        "Participation ratio",
+        f"{pr:.2f}",
+        help="(sum of eigenvalues)² / sum of squared eigenvalues: "
+        "1 if all variance lies along one direction, D if it "
+        "is spread evenly over all D.",
+    )
     st.caption("Eigenvalues are computed after standardising each column (z-scoring).")
     columns = s.upload.columns if s.data.dataset == "upload" else [f"x{i + 1}" for i in range(dim)]
     st.dataframe(pd.DataFrame(data.X[:5], columns=columns), height=220, hide_index=True)

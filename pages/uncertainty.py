@@ -75,8 +75,13 @@ with left:
             )
         unc["selected"] = chosen[:MAX_POINTS]
     st.plotly_chart(
-        viz.uncertainty.pick_figure(X, [0, 1], np.array(unc["selected"]), axis_titles,
-                                    title="Data: click a point, or lasso / box-select several"),
+        viz.uncertainty.pick_figure(
+            X,
+            [0, 1],
+            np.array(unc["selected"]),
+            axis_titles,
+            title="Data: click a point, or lasso / box-select several",
+        ),
         key="unc_pick",
         on_select="rerun",
         selection_mode=("points", "box", "lasso"),
@@ -166,8 +171,16 @@ if result is None:
     ):
         with st.spinner("Integrating the ellipses and the samples..."):
             try:
-                result = adapters.propagate_both(active.key, flow, points, cov, int(unc["samples"]),
-                                                 int(unc["frames"]), data.key, background)
+                result = adapters.propagate_both(
+                    active.key,
+                    flow,
+                    points,
+                    cov,
+                    int(unc["samples"]),
+                    int(unc["frames"]),
+                    data.key,
+                    background,
+                )
             except ValueError as err:
                 st.error(str(err))
         if result is not None:
@@ -228,9 +241,12 @@ if result is not None:
         st.success(
             "The linearised ellipses agree with the Monte-Carlo clouds: no difference is both beyond "
             f"{check.z_limit:g} standard errors and above {100 * check.rel_limit:g} %, so the flow is nearly "
-            "linear over these ellipses." + (" The Monte-Carlo error is large here: more samples per point "
-                                             "sharpen this check." if check.relative_difference.max() > 0.1
-                                             else "")
+            "linear over these ellipses."
+            + (
+                " The Monte-Carlo error is large here: more samples per point sharpen this check."
+                if check.relative_difference.max() > 0.1
+                else ""
+            )
         )
 
 st.subheader("The other direction: a latent credible region and its pre-image")
@@ -239,13 +255,31 @@ if dim != 2:
     st.stop()
 c1, c2, c3 = st.columns(3)
 v_end = np.sqrt(schedule.latent_variance())
-c1.number_input("Centre u1", -4.0, 4.0, step=0.1, **state.bind("uncertainty", "c1"),
-                help="Latent centre of the credible region (flow coordinates at t = T).")
-c2.number_input("Centre u2", -4.0, 4.0, step=0.1, **state.bind("uncertainty", "c2"),
-                help="Second latent coordinate of the centre.")
-c3.slider("Mahalanobis radius r", 0.5, 3.5, step=0.5, **state.bind("uncertainty", "radius"),
-          help="The region is |(u - centre) / sqrt(v(T))| <= r; centred at 0 it holds 1 - exp(-r^2/2) of the "
-               "latent Gaussian.")
+c1.number_input(
+    "Centre u1",
+    -4.0,
+    4.0,
+    step=0.1,
+    **state.bind("uncertainty", "c1"),
+    help="Latent centre of the credible region (flow coordinates at t = T).",
+)
+c2.number_input(
+    "Centre u2",
+    -4.0,
+    4.0,
+    step=0.1,
+    **state.bind("uncertainty", "c2"),
+    help="Second latent coordinate of the centre.",
+)
+c3.slider(
+    "Mahalanobis radius r",
+    0.5,
+    3.5,
+    step=0.5,
+    **state.bind("uncertainty", "radius"),
+    help="The region is |(u - centre) / sqrt(v(T))| <= r; centred at 0 it holds 1 - exp(-r^2/2) of the "
+    "latent Gaussian.",
+)
 centre = (float(unc["c1"]), float(unc["c2"]))
 nominal = geometry.chi2_coverage(unc["radius"], 2)
 region_params = ("uncertainty_region", active.key, centre, unc["radius"])
@@ -257,16 +291,23 @@ if region is None and st.button(
 ):
     with st.spinner("Decoding the boundary..."):
         try:
-            region = adapters.region_preimage(active.key, flow, centre, float(unc["radius"]), data.key,
-                                              background)
+            region = adapters.region_preimage(
+                active.key, flow, centre, float(unc["radius"]), data.key, background
+            )
             state.keep_result(region_params, region)
         except ValueError as err:
             st.error(str(err))
 if region is not None:
     ring, data_ring, encoded = region
     st.plotly_chart(
-        viz.uncertainty.preimage_figure(ring, data_ring, encoded, background, axis_titles,
-                                        ("Latent space: credible region", "Data space: its pre-image")),
+        viz.uncertainty.preimage_figure(
+            ring,
+            data_ring,
+            encoded,
+            background,
+            axis_titles,
+            ("Latent space: credible region", "Data space: its pre-image"),
+        ),
         key="unc_region",
     )
     st.caption(

@@ -36,8 +36,14 @@ def build(dataset: str, family: str, steps: int, out_dir: Path) -> dict:
     params = {"dims_to_keep": basis.dim - 1} if family == "reducing" else {}
     schedule = ic.Schedule.create(family, basis.eigenvalues, **params)
     data_info = {"dataset": dataset, "n": N_TRAIN, "seed": SEED, "noise": None}
-    result = train(X, basis, schedule, TrainConfig(seconds=None, steps=steps, seed=SEED, device="cpu"),
-                   data_info=data_info, sampler=quality.fresh_sampler(dataset, SEED))
+    result = train(
+        X,
+        basis,
+        schedule,
+        TrainConfig(seconds=None, steps=steps, seed=SEED, device="cpu"),
+        data_info=data_info,
+        sampler=quality.fresh_sampler(dataset, SEED),
+    )
     start = time.perf_counter()
     card = dict(result.card, quality=quality.report(result.flow, dataset, X))
     card["quality"]["seconds"] = round(time.perf_counter() - start, 1)
@@ -61,10 +67,13 @@ def main() -> None:
                 continue
             card = build(dataset, family, args.steps, args.out)
             q = card["quality"]
-            print(f"{dataset:10s} {family:9s} train {card['training']['seconds']:5.1f} s  "
-                  f"energy {q['energy']:.2e} (floor {q['floor']:.2e}, ratio {q['ratio_to_floor']:.2f}, "
-                  f"exact flow {q.get('exact_energy', float('nan')):.2e})  "
-                  f"round trip {q['round_trip']['max_error']:.1e}", flush=True)
+            print(
+                f"{dataset:10s} {family:9s} train {card['training']['seconds']:5.1f} s  "
+                f"energy {q['energy']:.2e} (floor {q['floor']:.2e}, ratio {q['ratio_to_floor']:.2f}, "
+                f"exact flow {q.get('exact_energy', float('nan')):.2e})  "
+                f"round trip {q['round_trip']['max_error']:.1e}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -55,8 +55,12 @@ def build(d: int, steps: int, width: int, out_dir: Path) -> dict:
     start = time.perf_counter()
     figures = reduction.evaluate(result.flow, X_train, X_test, labels_test, k=10)
     figures["seconds"] = round(time.perf_counter() - start, 1)
-    card = dict(result.card, quality=figures, script="scripts/train_digits.py",
-                load_average=round(os.getloadavg()[0], 2))
+    card = dict(
+        result.card,
+        quality=figures,
+        script="scripts/train_digits.py",
+        load_average=round(os.getloadavg()[0], 2),
+    )
     name = f"digits_reducing{d}"
     ic.checkpoints.save_asset(result.flow, card, name, out_dir)
     return card
@@ -75,11 +79,14 @@ def main() -> None:
         card = build(d, args.steps, args.width, args.out)
         q = card["quality"]
         rec, nb, gen = q["reconstruction_rms"], q["neighbourhood"], q["generation"]
-        print(f"digits d={d:2d}: train {card['training']['seconds']:.0f} s, round trip "
-              f"{q['round_trip']['max_error']:.1e}, reconstruction RMS {rec['flow']:.2f} "
-              f"(PCA {rec['pca']:.2f}), trustworthiness {nb['flow']['trustworthiness']:.3f} "
-              f"(PCA {nb['pca']['trustworthiness']:.3f}), energy {gen['gaussian']:.3f} / empirical prior "
-              f"{gen['empirical']:.3f} (floor {gen['floor']:.3f})", flush=True)
+        print(
+            f"digits d={d:2d}: train {card['training']['seconds']:.0f} s, round trip "
+            f"{q['round_trip']['max_error']:.1e}, reconstruction RMS {rec['flow']:.2f} "
+            f"(PCA {rec['pca']:.2f}), trustworthiness {nb['flow']['trustworthiness']:.3f} "
+            f"(PCA {nb['pca']['trustworthiness']:.3f}), energy {gen['gaussian']:.3f} / empirical prior "
+            f"{gen['empirical']:.3f} (floor {gen['floor']:.3f})",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -9,18 +9,29 @@ Needs the optional extra ``figures`` (plotly, pillow).
 """
 
 from . import (
-           animation,
-           calibration,
-           data,
-           flow,
-           gif,
-           inference,
-           reduction,
-           schedule,
-           style,
-           training,
-           uncertainty,
+    animation,
+    calibration,
+    data,
+    flow,
+    gif,
+    inference,
+    reduction,
+    schedule,
+    style,
+    training,
+    uncertainty,
 )
 
-__all__ = ["animation", "calibration", "data", "flow", "gif", "inference", "reduction", "schedule", "style",
-           "training", "uncertainty"]
+__all__ = [
+    "animation",
+    "calibration",
+    "data",
+    "flow",
+    "gif",
+    "inference",
+    "reduction",
+    "schedule",
+    "style",
+    "training",
+    "uncertainty",
+]

@@ -19,27 +19,50 @@ def payload_particles(n_frames: int, n_coords: int, budget_bytes: float = 7e6) -
 
 def play_options(frame_ms: int = 80) -> dict:
     """Plotly.animate options for playing every frame ``frame_ms`` apart (also for auto-play in HTML)."""
-    return {"frame": {"duration": frame_ms, "redraw": True}, "transition": {"duration": 0},
-            "fromcurrent": True, "mode": "immediate"}
+    return {
+        "frame": {"duration": frame_ms, "redraw": True},
+        "transition": {"duration": 0},
+        "fromcurrent": True,
+        "mode": "immediate",
+    }
 
 
 def play_pause_buttons(frame_ms: int) -> dict:
     """Play / Pause buttons below the plot."""
     pause = {"frame": {"duration": 0, "redraw": False}, "transition": {"duration": 0}, "mode": "immediate"}
-    return {"type": "buttons", "direction": "left", "showactive": False, "x": 0.0, "y": CONTROLS_Y,
-            "xanchor": "left", "yanchor": "top", "pad": {"t": 0, "r": 10},
-            "buttons": [{"label": "▶ Play", "method": "animate", "args": [None, play_options(frame_ms)]},
-                        {"label": "❚❚ Pause", "method": "animate", "args": [[None], pause]}]}
+    return {
+        "type": "buttons",
+        "direction": "left",
+        "showactive": False,
+        "x": 0.0,
+        "y": CONTROLS_Y,
+        "xanchor": "left",
+        "yanchor": "top",
+        "pad": {"t": 0, "r": 10},
+        "buttons": [
+            {"label": "▶ Play", "method": "animate", "args": [None, play_options(frame_ms)]},
+            {"label": "❚❚ Pause", "method": "animate", "args": [[None], pause]},
+        ],
+    }
 
 
 def time_slider(times: np.ndarray) -> dict:
     """A slider over the frames, labelled by their times, beside the Play / Pause buttons."""
     jump = {"frame": {"duration": 0, "redraw": True}, "mode": "immediate", "transition": {"duration": 0}}
-    steps = [{"label": f"{t:.2f}", "method": "animate", "args": [[str(k)], jump]}
-             for k, t in enumerate(times)]
-    return {"active": 0, "steps": steps, "x": 0.2, "len": 0.8, "y": CONTROLS_Y + 0.02, "yanchor": "top",
-            "pad": {"t": 0}, "currentvalue": {"prefix": "t = ", "visible": True, "xanchor": "right"},
-            "transition": {"duration": 0}}
+    steps = [
+        {"label": f"{t:.2f}", "method": "animate", "args": [[str(k)], jump]} for k, t in enumerate(times)
+    ]
+    return {
+        "active": 0,
+        "steps": steps,
+        "x": 0.2,
+        "len": 0.8,
+        "y": CONTROLS_Y + 0.02,
+        "yanchor": "top",
+        "pad": {"t": 0},
+        "currentvalue": {"prefix": "t = ", "visible": True, "xanchor": "right"},
+        "transition": {"duration": 0},
+    }
 
 
 def controls(times: np.ndarray, frame_ms: int) -> dict:

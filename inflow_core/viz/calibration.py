@@ -28,21 +28,40 @@ def _measured_columns(table: pd.DataFrame) -> list[str]:
 def reliability_figure(tables: dict[str, pd.DataFrame], title: str = "", height: int = 440) -> go.Figure:
     """Coverage after the round trip (solid), after generation (open) and of encoded data (squares, when
     measured) against nominal, with 1-SE bars."""
-    fig = go.Figure(go.Scatter(x=[0, 100], y=[0, 100], mode="lines", name="perfect calibration",
-                               line={"color": style.GREY, "dash": "dot"}))
+    fig = go.Figure(
+        go.Scatter(
+            x=[0, 100],
+            y=[0, 100],
+            mode="lines",
+            name="perfect calibration",
+            line={"color": style.GREY, "dash": "dot"},
+        )
+    )
     for k, (name, table) in enumerate(tables.items()):
         colour = style.line_colour(k)
         for column in _measured_columns(table):
             symbol, _, suffix, _ = _MEASURED[column]
-            fig.add_trace(go.Scatter(
-                x=table["nominal"], y=table[column], mode="markers+lines", name=f"{name}: {suffix}",
-                marker={"symbol": symbol, "size": 9, "color": colour}, line={"color": colour, "width": 1},
-                error_y={"type": "data", "array": table[f"{column}_se"], "visible": True},
-                customdata=table["radius"],
-                hovertemplate="r = %{customdata}: nominal %{x:.2f} %, measured %{y:.2f} %<extra></extra>"))
-    return style.finish(fig, height, title, xaxis_title="nominal coverage (chi-square), %",
-                        yaxis_title="measured coverage, % (bars: 1 SE)",
-                        legend={"orientation": "h", "y": -0.18, "yanchor": "top"})
+            fig.add_trace(
+                go.Scatter(
+                    x=table["nominal"],
+                    y=table[column],
+                    mode="markers+lines",
+                    name=f"{name}: {suffix}",
+                    marker={"symbol": symbol, "size": 9, "color": colour},
+                    line={"color": colour, "width": 1},
+                    error_y={"type": "data", "array": table[f"{column}_se"], "visible": True},
+                    customdata=table["radius"],
+                    hovertemplate="r = %{customdata}: nominal %{x:.2f} %, measured %{y:.2f} %<extra></extra>",
+                )
+            )
+    return style.finish(
+        fig,
+        height,
+        title,
+        xaxis_title="nominal coverage (chi-square), %",
+        yaxis_title="measured coverage, % (bars: 1 SE)",
+        legend={"orientation": "h", "y": -0.18, "yanchor": "top"},
+    )
 
 
 def residual_figure(tables: dict[str, pd.DataFrame], title: str = "", height: int = 440) -> go.Figure:
@@ -52,24 +71,56 @@ def residual_figure(tables: dict[str, pd.DataFrame], title: str = "", height: in
     for k, (name, table) in enumerate(tables.items()):
         for column in _measured_columns(table):
             _, dash, _, reference = _MEASURED[column]
-            fig.add_trace(go.Scatter(x=table["radius"], y=table[column] - table[reference],
-                                     mode="lines+markers",
-                                     name=f"{name}: {column.replace('_', ' ')} − {reference}",
-                                     line={"color": style.line_colour(k), "dash": dash}))
+            fig.add_trace(
+                go.Scatter(
+                    x=table["radius"],
+                    y=table[column] - table[reference],
+                    mode="lines+markers",
+                    name=f"{name}: {column.replace('_', ' ')} − {reference}",
+                    line={"color": style.line_colour(k), "dash": dash},
+                )
+            )
     fig.add_hline(y=0, line={"color": style.GREY, "width": 1})
-    return style.finish(fig, height, title, xaxis_title="Mahalanobis radius r", yaxis_title="difference",
-                        legend={"orientation": "h", "y": -0.4, "yanchor": "top"})
+    return style.finish(
+        fig,
+        height,
+        title,
+        xaxis_title="Mahalanobis radius r",
+        yaxis_title="difference",
+        legend={"orientation": "h", "y": -0.4, "yanchor": "top"},
+    )
 
 
-def boundaries_figure(boundaries: list[np.ndarray], radii, test_points: np.ndarray, axis_titles: list[str],
-                      title: str = "", height: int = 520) -> go.Figure:
+def boundaries_figure(
+    boundaries: list[np.ndarray],
+    radii,
+    test_points: np.ndarray,
+    axis_titles: list[str],
+    title: str = "",
+    height: int = 520,
+) -> go.Figure:
     """Moved 2-D Mahalanobis boundaries (closed polygons) over a subsample of generated test points, at
     equal aspect so undistorted circles look round."""
-    fig = go.Figure(go.Scatter(x=test_points[:, 0], y=test_points[:, 1], mode="markers", name="test points",
-                               marker={"size": 2, "color": style.GREY_LIGHT}, hoverinfo="skip"))
+    fig = go.Figure(
+        go.Scatter(
+            x=test_points[:, 0],
+            y=test_points[:, 1],
+            mode="markers",
+            name="test points",
+            marker={"size": 2, "color": style.GREY_LIGHT},
+            hoverinfo="skip",
+        )
+    )
     for k, (ring, r) in enumerate(zip(boundaries, radii, strict=True)):
         closed = np.concatenate([ring, ring[:1]])
-        fig.add_trace(go.Scatter(x=closed[:, 0], y=closed[:, 1], mode="lines", name=f"r = {r:g}",
-                                 line={"width": 2, "color": style.line_colour(k)}))
+        fig.add_trace(
+            go.Scatter(
+                x=closed[:, 0],
+                y=closed[:, 1],
+                mode="lines",
+                name=f"r = {r:g}",
+                line={"width": 2, "color": style.line_colour(k)},
+            )
+        )
     style.equal_aspect(fig)
     return style.finish(fig, height, title, xaxis_title=axis_titles[0], yaxis_title=axis_titles[1])

@@ -11,8 +11,9 @@ from . import style
 from .flow import particle_traces
 
 
-def data_preview(coords: np.ndarray, labels: np.ndarray | None, axis_titles: list[str],
-                 title: str = "") -> go.Figure:
+def data_preview(
+    coords: np.ndarray, labels: np.ndarray | None, axis_titles: list[str], title: str = ""
+) -> go.Figure:
     """Scatter of 2 or 3 coordinates, coloured by label when there are labels, at equal aspect."""
     coords = np.asarray(coords, dtype=np.float32)
     three_d = coords.shape[1] == 3
@@ -23,8 +24,14 @@ def data_preview(coords: np.ndarray, labels: np.ndarray | None, axis_titles: lis
     traces, _ = particle_traces(coords, colors, color_title, three_d, 5.0)
     fig = go.Figure(traces)
     if three_d:
-        fig.update_layout(scene={"xaxis_title": axis_titles[0], "yaxis_title": axis_titles[1],
-                                 "zaxis_title": axis_titles[2], "aspectmode": "data"})
+        fig.update_layout(
+            scene={
+                "xaxis_title": axis_titles[0],
+                "yaxis_title": axis_titles[1],
+                "zaxis_title": axis_titles[2],
+                "aspectmode": "data",
+            }
+        )
     else:
         fig.update_xaxes(title_text=axis_titles[0])
         fig.update_yaxes(title_text=axis_titles[1])
@@ -43,15 +50,25 @@ def eigen_spectrum(eigenvalues: np.ndarray, kept: int | None = None) -> go.Figur
     colors = [style.BLUE if kept is None or i < kept else style.GREY_LIGHT for i in range(lam.size)]
     fig = go.Figure(go.Bar(x=dims, y=lam, marker_color=colors, name="eigenvalue"))
     log = lam.min() > 0 and lam.max() / lam.min() > 30
-    fig.update_yaxes(type="log" if log else "linear", rangemode="normal" if log else "tozero",
-                     title_text="eigenvalue (variance along the axis)")
+    fig.update_yaxes(
+        type="log" if log else "linear",
+        rangemode="normal" if log else "tozero",
+        title_text="eigenvalue (variance along the axis)",
+    )
     fig.update_xaxes(title_text="principal direction", dtick=1 if lam.size <= 20 else None)
     title = f"Eigenvalues (PR {participation_ratio(lam):.2f} of D = {lam.size})"
     return style.finish(fig, 340, title, margin={"t": 50})
 
 
-def drawing_canvas(points: np.ndarray, classes: np.ndarray, extent: float, grid_step: float | None,
-                   dragmode: str, title: str = "", size: int = 560) -> go.Figure:
+def drawing_canvas(
+    points: np.ndarray,
+    classes: np.ndarray,
+    extent: float,
+    grid_step: float | None,
+    dragmode: str,
+    title: str = "",
+    size: int = 560,
+) -> go.Figure:
     """The canvas of the Draw source: drawn points coloured by class on the square [-extent, extent]^2.
 
     ``classes`` are class numbers 1, 2, ... (class k gets palette colour k - 1; a legend names them).
@@ -67,24 +84,51 @@ def drawing_canvas(points: np.ndarray, classes: np.ndarray, extent: float, grid_
         ticks = np.linspace(-extent, extent, int(round(2 * extent / grid_step)) + 1)
         gx, gy = np.meshgrid(ticks, ticks)
         hidden = {"marker": {"opacity": 0}}
-        traces.append(go.Scattergl(x=gx.ravel(), y=gy.ravel(), mode="markers", name="canvas",
-                                   showlegend=False, hoverinfo="none",
-                                   marker={"size": 8, "color": style.GREY, "opacity": 0},
-                                   selected=hidden, unselected=hidden))
+        traces.append(
+            go.Scattergl(
+                x=gx.ravel(),
+                y=gy.ravel(),
+                mode="markers",
+                name="canvas",
+                showlegend=False,
+                hoverinfo="none",
+                marker={"size": 8, "color": style.GREY, "opacity": 0},
+                selected=hidden,
+                unselected=hidden,
+            )
+        )
     points = np.asarray(points, dtype=np.float64).reshape(-1, 2)
     classes = np.asarray(classes, dtype=int).reshape(-1)
     for k in np.unique(classes):
         mine = points[classes == k]
         shown = {"marker": {"opacity": 0.85}}
-        traces.append(go.Scatter(x=mine[:, 0], y=mine[:, 1], mode="markers", name=f"class {k}",
-                                 hoverinfo="skip", selected=shown, unselected=shown,
-                                 marker={"size": 6, "color": style.class_colour(int(k) - 1),
-                                         "opacity": 0.85}))
+        traces.append(
+            go.Scatter(
+                x=mine[:, 0],
+                y=mine[:, 1],
+                mode="markers",
+                name=f"class {k}",
+                hoverinfo="skip",
+                selected=shown,
+                unselected=shown,
+                marker={"size": 6, "color": style.class_colour(int(k) - 1), "opacity": 0.85},
+            )
+        )
     fig = go.Figure(traces)
-    axis = {"range": [-extent, extent], "fixedrange": True, "constrain": "domain", "dtick": 1,
-            "zeroline": True, "zerolinecolor": style.GREY_LIGHT}
+    axis = {
+        "range": [-extent, extent],
+        "fixedrange": True,
+        "constrain": "domain",
+        "dtick": 1,
+        "zeroline": True,
+        "zerolinecolor": style.GREY_LIGHT,
+    }
     fig.update_xaxes(title_text="x1", **axis)
     fig.update_yaxes(title_text="x2", scaleanchor="x", scaleratio=1, **axis)
-    fig.update_layout(width=size, dragmode=dragmode, showlegend=True,
-                      legend={"orientation": "h", "x": 0, "y": -0.12, "yanchor": "top"})
+    fig.update_layout(
+        width=size,
+        dragmode=dragmode,
+        showlegend=True,
+        legend={"orientation": "h", "x": 0, "y": -0.12, "yanchor": "top"},
+    )
     return style.finish(fig, size + 40, title, margin={"l": 10, "r": 10, "t": 40, "b": 10})

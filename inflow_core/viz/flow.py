@@ -19,8 +19,11 @@ from .animation import controls
 COLOR_MODES = ("label", "angle", "position")
 PER_DIM_LEGEND = 6  # up to this many dimensions get their own colour and legend entry
 VARIANCE_AXIS_DECADES = 1e-8  # the variance axis spans at most 8 decades below the largest variance
-_PANEL_TITLES = ("particles", "variance per dimension<br><sup>solid measured, dotted predicted</sup>",
-                 "participation ratio")
+_PANEL_TITLES = (
+    "particles",
+    "variance per dimension<br><sup>solid measured, dotted predicted</sup>",
+    "participation ratio",
+)
 
 
 def particle_colors(start: np.ndarray, labels: np.ndarray | None, mode: str) -> tuple[np.ndarray, str]:
@@ -65,47 +68,95 @@ def _scatter(coords: np.ndarray, three_d: bool, **kwargs) -> go.Scatter | go.Sca
     return go.Scatter(x=coords[:, 0], y=coords[:, 1], **kwargs)
 
 
-def particle_traces(coords: np.ndarray, colors: np.ndarray, color_title: str, three_d: bool,
-                    marker_size: float) -> tuple[list, list[np.ndarray]]:
+def particle_traces(
+    coords: np.ndarray, colors: np.ndarray, color_title: str, three_d: bool, marker_size: float
+) -> tuple[list, list[np.ndarray]]:
     """Traces for one frame of particles, one per class (legend) or one with a colour bar, and the
     particle indices each trace holds (so frames can move the same particles)."""
     size = marker_size * (0.6 if three_d else 1.0)
     if color_title == "label":
         classes = np.unique(colors)
         groups = [np.flatnonzero(colors == c) for c in classes]
-        traces = [_scatter(coords[g], three_d, mode="markers", name=f"label {c}", showlegend=True,
-                           marker={"size": size, "color": style.class_colour(i), "opacity": 0.8})
-                  for i, (c, g) in enumerate(zip(classes, groups, strict=True))]
+        traces = [
+            _scatter(
+                coords[g],
+                three_d,
+                mode="markers",
+                name=f"label {c}",
+                showlegend=True,
+                marker={"size": size, "color": style.class_colour(i), "opacity": 0.8},
+            )
+            for i, (c, g) in enumerate(zip(classes, groups, strict=True))
+        ]
         return traces, groups
     # The colour bar sits in the lower right, below the legend of the linked panels.
-    marker = {"size": size, "color": colors, "colorscale": _scale_for(color_title), "opacity": 0.85,
-              "colorbar": {"title": {"text": color_title, "side": "right"}, "thickness": 12, "len": 0.45,
-                           "x": 1.02, "xanchor": "left", "y": 0.0, "yanchor": "bottom"}}
-    return [_scatter(coords, three_d, mode="markers", name="particles", showlegend=False, marker=marker)], \
-        [np.arange(len(coords))]
+    marker = {
+        "size": size,
+        "color": colors,
+        "colorscale": _scale_for(color_title),
+        "opacity": 0.85,
+        "colorbar": {
+            "title": {"text": color_title, "side": "right"},
+            "thickness": 12,
+            "len": 0.45,
+            "x": 1.02,
+            "xanchor": "left",
+            "y": 0.0,
+            "yanchor": "bottom",
+        },
+    }
+    return [_scatter(coords, three_d, mode="markers", name="particles", showlegend=False, marker=marker)], [
+        np.arange(len(coords))
+    ]
 
 
 def _followed_rings(coords: np.ndarray, three_d: bool, marker_size: float) -> go.Scatter | go.Scatter3d:
     """Hollow rings marking where each followed particle is now."""
-    return _scatter(coords, three_d, mode="markers", name="followed", showlegend=False,
-                    marker={"size": marker_size * 2.2, "color": style.TRANSPARENT,
-                            "line": {"color": style.BLACK, "width": 2}})
+    return _scatter(
+        coords,
+        three_d,
+        mode="markers",
+        name="followed",
+        showlegend=False,
+        marker={
+            "size": marker_size * 2.2,
+            "color": style.TRANSPARENT,
+            "line": {"color": style.BLACK, "width": 2},
+        },
+    )
 
 
 def _trail_paths(paths: np.ndarray, three_d: bool) -> go.Scatter | go.Scatter3d:
     """The whole paths (K, m, d) of the followed particles as one static line trace, NaN between paths."""
     gap = np.full((1, paths.shape[2]), np.nan)
     joined = np.vstack([np.vstack([paths[:, i], gap]) for i in range(paths.shape[1])]).astype(np.float32)
-    return _scatter(joined, three_d, mode="lines", name="paths", showlegend=False, hoverinfo="skip",
-                    connectgaps=False, line={"color": style.translucent(style.BLACK, 0.55), "width": 1.5})
+    return _scatter(
+        joined,
+        three_d,
+        mode="lines",
+        name="paths",
+        showlegend=False,
+        hoverinfo="skip",
+        connectgaps=False,
+        line={"color": style.translucent(style.BLACK, 0.55), "width": 1.5},
+    )
 
 
-def flow_animation(times: np.ndarray, states: np.ndarray, colors: np.ndarray, color_title: str,
-                   axis_titles: list[str], variances: np.ndarray | None = None,
-                   predicted_variances: np.ndarray | None = None, kept: np.ndarray | None = None,
-                   trail_index: np.ndarray | None = None,
-                   title: str = "", frame_ms: int = 80, marker_size: float = 5.0,
-                   height: int = 560) -> go.Figure:
+def flow_animation(
+    times: np.ndarray,
+    states: np.ndarray,
+    colors: np.ndarray,
+    color_title: str,
+    axis_titles: list[str],
+    variances: np.ndarray | None = None,
+    predicted_variances: np.ndarray | None = None,
+    kept: np.ndarray | None = None,
+    trail_index: np.ndarray | None = None,
+    title: str = "",
+    frame_ms: int = 80,
+    marker_size: float = 5.0,
+    height: int = 560,
+) -> go.Figure:
     """The particle animation, optionally with linked per-dimension variance and PR panels.
 
     ``states`` (K, N, d) holds the d = 2 or 3 coordinates to draw at each of the K ``times``.
@@ -135,22 +186,38 @@ def flow_animation(times: np.ndarray, states: np.ndarray, colors: np.ndarray, co
         moving_index += cursors
     fig.frames = _frames(times, states, groups, followed, spans, moving_index)
     _fix_particle_axes(fig, style.fixed_ranges(states), axis_titles, three_d, cell)
-    return style.finish(fig, height, title, margin={"t": 70, "b": 150},
-                        legend={"itemsizing": "constant", "y": 1.0, "yanchor": "top"},
-                        **controls(times, frame_ms))
+    return style.finish(
+        fig,
+        height,
+        title,
+        margin={"t": 70, "b": 150},
+        legend={"itemsizing": "constant", "y": 1.0, "yanchor": "top"},
+        **controls(times, frame_ms),
+    )
 
 
 def _canvas(three_d: bool, linked: bool) -> go.Figure:
     """An empty figure: the particles alone, or beside the variance and PR panels."""
     if not linked:
         return go.Figure()
-    return make_subplots(rows=1, cols=3, column_widths=[0.5, 0.27, 0.23], horizontal_spacing=0.08,
-                         specs=[[{"type": "scene" if three_d else "xy"}, {"type": "xy"}, {"type": "xy"}]],
-                         subplot_titles=_PANEL_TITLES)
+    return make_subplots(
+        rows=1,
+        cols=3,
+        column_widths=[0.5, 0.27, 0.23],
+        horizontal_spacing=0.08,
+        specs=[[{"type": "scene" if three_d else "xy"}, {"type": "xy"}, {"type": "xy"}]],
+        subplot_titles=_PANEL_TITLES,
+    )
 
 
-def _frames(times: np.ndarray, states: np.ndarray, groups: list[np.ndarray], followed: np.ndarray | None,
-            spans: list[tuple] | None, moving: list[int]) -> list[go.Frame]:
+def _frames(
+    times: np.ndarray,
+    states: np.ndarray,
+    groups: list[np.ndarray],
+    followed: np.ndarray | None,
+    spans: list[tuple] | None,
+    moving: list[int],
+) -> list[go.Frame]:
     """One frame per time. Frames carry coordinates only: Plotly merges them into the ``moving``
     traces, whose markers and colours stay as set once (repeating them would double the payload)."""
     three_d = states.shape[2] == 3
@@ -165,21 +232,29 @@ def _frames(times: np.ndarray, states: np.ndarray, groups: list[np.ndarray], fol
     return frames
 
 
-def _fix_particle_axes(fig: go.Figure, ranges: list[list[float]], axis_titles: list[str], three_d: bool,
-                       cell: dict) -> None:
+def _fix_particle_axes(
+    fig: go.Figure, ranges: list[list[float]], axis_titles: list[str], three_d: bool, cell: dict
+) -> None:
     """The particles' axes keep the ranges of all frames, with equal units on every axis (a circle stays a
     circle on a projector's wide screen; a cube scene in 3-D)."""
     if not three_d:
         style.lock_axes(fig, ranges, axis_titles, **cell)
         style.equal_aspect(fig, **cell)
         return
-    scene = {f"{a}axis": {"range": r, "title": {"text": t}, "autorange": False}
-             for a, r, t in zip("xyz", ranges, axis_titles, strict=True)}
+    scene = {
+        f"{a}axis": {"range": r, "title": {"text": t}, "autorange": False}
+        for a, r, t in zip("xyz", ranges, axis_titles, strict=True)
+    }
     fig.update_layout(scene={**scene, "aspectmode": "cube"})
 
 
-def _add_linked_panels(fig: go.Figure, times: np.ndarray, variances: np.ndarray, predicted: np.ndarray | None,
-                       kept: np.ndarray | None) -> tuple[list[int], list[tuple]]:
+def _add_linked_panels(
+    fig: go.Figure,
+    times: np.ndarray,
+    variances: np.ndarray,
+    predicted: np.ndarray | None,
+    kept: np.ndarray | None,
+) -> tuple[list[int], list[tuple]]:
     """Static curves of the two linked panels plus two time cursors; returns the cursors' trace indices
     and the panels' vertical spans (which the cursors cover)."""
     kept = np.ones(variances.shape[1], bool) if kept is None else np.asarray(kept, bool)
@@ -200,8 +275,9 @@ def _add_linked_panels(fig: go.Figure, times: np.ndarray, variances: np.ndarray,
     return [start, start + 1], spans
 
 
-def _variance_traces(times: np.ndarray, variances: np.ndarray, predicted: np.ndarray | None,
-                     kept: np.ndarray) -> list[go.Scatter]:
+def _variance_traces(
+    times: np.ndarray, variances: np.ndarray, predicted: np.ndarray | None, kept: np.ndarray
+) -> list[go.Scatter]:
     """Measured (solid) and predicted (dotted) variance of each dimension over time.
 
     Up to ``PER_DIM_LEGEND`` dimensions get a colour and a legend entry each; beyond that, kept
@@ -217,28 +293,57 @@ def _variance_traces(times: np.ndarray, variances: np.ndarray, predicted: np.nda
             color = style.BLUE if kept[i] else style.GREY_LIGHT
             legend = i == int(np.argmax(kept == kept[i]))  # first dimension of its group
             name = f"{group} dims ({int(np.sum(kept == kept[i]))})" if legend else f"dim {i + 1}"
-        traces.append(go.Scatter(x=times, y=variances[:, i], mode="lines", name=name, legendgroup=group,
-                                 line={"color": color, "width": 1.5 if kept[i] else 1}, showlegend=legend,
-                                 hovertext=f"dim {i + 1} ({group})", hoverinfo="text+x+y"))
+        traces.append(
+            go.Scatter(
+                x=times,
+                y=variances[:, i],
+                mode="lines",
+                name=name,
+                legendgroup=group,
+                line={"color": color, "width": 1.5 if kept[i] else 1},
+                showlegend=legend,
+                hovertext=f"dim {i + 1} ({group})",
+                hoverinfo="text+x+y",
+            )
+        )
         if predicted is not None:
-            traces.append(go.Scatter(x=times, y=predicted[:, i], mode="lines", showlegend=False,
-                                     legendgroup=group, line={"color": color, "dash": "dot", "width": 1},
-                                     hoverinfo="skip"))
+            traces.append(
+                go.Scatter(
+                    x=times,
+                    y=predicted[:, i],
+                    mode="lines",
+                    showlegend=False,
+                    legendgroup=group,
+                    line={"color": color, "dash": "dot", "width": 1},
+                    hoverinfo="skip",
+                )
+            )
     return traces
 
 
-def _pr_traces(times: np.ndarray, variances: np.ndarray,
-               predicted: np.ndarray | None) -> tuple[list[go.Scatter], float]:
+def _pr_traces(
+    times: np.ndarray, variances: np.ndarray, predicted: np.ndarray | None
+) -> tuple[list[go.Scatter], float]:
     """Measured (and predicted) participation ratio over time, and the top of the PR axis."""
     measured = np.array([participation_ratio(v) for v in variances])
-    traces = [go.Scatter(x=times, y=measured, mode="lines", name="PR measured",
-                         line={"color": style.MEASURED, "width": 2})]
+    traces = [
+        go.Scatter(
+            x=times, y=measured, mode="lines", name="PR measured", line={"color": style.MEASURED, "width": 2}
+        )
+    ]
     top = float(measured.max())
     if predicted is not None:
         expected = np.array([participation_ratio(v) for v in predicted])
         top = max(top, float(expected.max()))
-        traces.append(go.Scatter(x=times, y=expected, mode="lines", name="PR predicted",
-                                 line={"color": style.PREDICTED, "dash": "dot", "width": 2}))
+        traces.append(
+            go.Scatter(
+                x=times,
+                y=expected,
+                mode="lines",
+                name="PR predicted",
+                line={"color": style.PREDICTED, "dash": "dot", "width": 2},
+            )
+        )
     return traces, min(variances.shape[1] + 0.5, max(2.5, 1.15 * top))
 
 
@@ -257,24 +362,45 @@ def _cursor_traces(spans: list[tuple], t: float, styled: bool = False) -> list[g
     """Vertical lines marking the current time in the variance and PR panels (styled once, moved by
     frames)."""
     (v_lo, v_hi), (p_lo, p_hi) = spans
-    look = {"mode": "lines", "showlegend": False, "hoverinfo": "skip",
-            "line": {"color": style.GREY_DARK, "width": 1.5, "dash": "dash"}} if styled else {}
+    look = (
+        {
+            "mode": "lines",
+            "showlegend": False,
+            "hoverinfo": "skip",
+            "line": {"color": style.GREY_DARK, "width": 1.5, "dash": "dash"},
+        }
+        if styled
+        else {}
+    )
     return [go.Scatter(x=[t, t], y=[v_lo, v_hi], **look), go.Scatter(x=[t, t], y=[p_lo, p_hi], **look)]
 
 
-def predicted_vs_measured(times: np.ndarray, measured: np.ndarray, predicted: np.ndarray,
-                          title: str = "") -> go.Figure:
+def predicted_vs_measured(
+    times: np.ndarray, measured: np.ndarray, predicted: np.ndarray, title: str = ""
+) -> go.Figure:
     """Measured against predicted per-dimension variance over all frames: on the diagonal when exact."""
     m, p = np.asarray(measured, float).ravel(), np.asarray(predicted, float).ravel()
     t = np.repeat(np.asarray(times, float), measured.shape[1])
     lo, hi = float(min(m.min(), p.min())), float(max(m.max(), p.max()))
-    fig = go.Figure([
-        go.Scatter(x=[lo, hi], y=[lo, hi], mode="lines", line={"color": style.GREY, "dash": "dash"},
-                   name="equal"),
-        go.Scatter(x=p, y=m, mode="markers", name="dimension x frame",
-                   marker={"color": t, "colorscale": style.SEQUENTIAL, "size": 5,
-                           "colorbar": {"title": {"text": "t"}, "thickness": 12}}),
-    ])
+    fig = go.Figure(
+        [
+            go.Scatter(
+                x=[lo, hi], y=[lo, hi], mode="lines", line={"color": style.GREY, "dash": "dash"}, name="equal"
+            ),
+            go.Scatter(
+                x=p,
+                y=m,
+                mode="markers",
+                name="dimension x frame",
+                marker={
+                    "color": t,
+                    "colorscale": style.SEQUENTIAL,
+                    "size": 5,
+                    "colorbar": {"title": {"text": "t"}, "thickness": 12},
+                },
+            ),
+        ]
+    )
     fig.update_xaxes(type="log", title_text="predicted variance A²(λ + c)")
     fig.update_yaxes(type="log", title_text="measured variance of the particles")
     return style.finish(fig, 360, title, margin={"t": 40}, showlegend=False)

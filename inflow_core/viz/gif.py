@@ -35,8 +35,9 @@ class _Plot:
     @classmethod
     def inside(cls, size: tuple[int, int], ranges: list[list[float]]) -> _Plot:
         width, height = size
-        return cls(_MARGIN["left"], width - _MARGIN["right"], _MARGIN["top"], height - _MARGIN["bottom"],
-                   ranges)
+        return cls(
+            _MARGIN["left"], width - _MARGIN["right"], _MARGIN["top"], height - _MARGIN["bottom"], ranges
+        )
 
     def px(self, x: np.ndarray) -> np.ndarray:
         (lo, hi), _ = self.ranges
@@ -59,8 +60,13 @@ def _label(value: float) -> str:
     return f"{value:.3g}" if value != 0 else "0"
 
 
-def _draw_legend(draw: ImageDraw.ImageDraw, entries: list[tuple[str, tuple]], left: int, top: int,
-                 font: ImageFont.FreeTypeFont) -> None:
+def _draw_legend(
+    draw: ImageDraw.ImageDraw,
+    entries: list[tuple[str, tuple]],
+    left: int,
+    top: int,
+    font: ImageFont.FreeTypeFont,
+) -> None:
     """Class colours on a white box in the upper left, above the particles."""
     if not entries:
         return
@@ -77,8 +83,10 @@ def _palette(rgb: np.ndarray, extra: list[tuple]) -> Image.Image:
     legend's colours, and the particle colours (exact when few, else their 256-colour quantisation).
     One palette means no colour flicker between frames, and mapping a frame onto a given palette is
     ~300x faster than finding a fresh one."""
-    greys = [tuple(int(round(v)) for v in np.array(_TEXT) + (255 - np.array(_TEXT)) * a)
-             for a in np.linspace(0.0, 1.0, 24)]
+    greys = [
+        tuple(int(round(v)) for v in np.array(_TEXT) + (255 - np.array(_TEXT)) * a)
+        for a in np.linspace(0.0, 1.0, 24)
+    ]
     fixed = list(dict.fromkeys([_WHITE, _TEXT, _AXIS, _GRID, *greys, *extra]))
     room = 256 - len(fixed)
     colours = np.unique(rgb, axis=0)
@@ -103,12 +111,15 @@ def _fitting_font(text: str, size: int, max_width: float, smallest: int = 9) -> 
 def _check(times: np.ndarray, states: np.ndarray, rgb: np.ndarray, ranges: list, axis_titles: list) -> None:
     """Raise ValueError, saying what to change, for input a GIF cannot show."""
     if states.ndim != 3 or states.shape[2] != 2:
-        raise ValueError(f"A GIF draws two coordinates: states must be (frames, particles, 2); got "
-                         f"{states.shape}.")
+        raise ValueError(
+            f"A GIF draws two coordinates: states must be (frames, particles, 2); got {states.shape}."
+        )
     k, n, _ = states.shape
     if not 1 <= k <= MAX_FRAMES or not 1 <= n <= MAX_PARTICLES:
-        raise ValueError(f"A GIF takes 1-{MAX_FRAMES} frames of 1-{MAX_PARTICLES:,} particles; got {k} "
-                         f"frames of {n:,}. Use fewer frames or particles.")
+        raise ValueError(
+            f"A GIF takes 1-{MAX_FRAMES} frames of 1-{MAX_PARTICLES:,} particles; got {k} "
+            f"frames of {n:,}. Use fewer frames or particles."
+        )
     if times.shape != (k,) or rgb.shape != (n, 3) or len(ranges) != 2 or len(axis_titles) != 2:
         raise ValueError("times must be (frames,), rgb (particles, 3), and ranges and axis_titles two each.")
     if not np.isfinite(states).all():
@@ -129,8 +140,14 @@ def _draw_axes(draw: ImageDraw.ImageDraw, plot: _Plot, font: ImageFont.FreeTypeF
     draw.rectangle([plot.x0, plot.y0, plot.x1, plot.y1], outline=_AXIS)
 
 
-def _background(size: tuple[int, int], plot: _Plot, axis_titles: list[str], title: str, note: str,
-                font: ImageFont.FreeTypeFont) -> Image.Image:
+def _background(
+    size: tuple[int, int],
+    plot: _Plot,
+    axis_titles: list[str],
+    title: str,
+    note: str,
+    font: ImageFont.FreeTypeFont,
+) -> Image.Image:
     """Everything that does not move, drawn once: axes, axis titles (y rotated), title and note."""
     base = Image.new("RGB", size, _WHITE)
     draw = ImageDraw.Draw(base)
@@ -147,8 +164,9 @@ def _background(size: tuple[int, int], plot: _Plot, axis_titles: list[str], titl
     return base
 
 
-def _stamp_dots(pixels: np.ndarray, px: np.ndarray, py: np.ndarray, rgb: np.ndarray, plot: _Plot,
-                radius: int) -> None:
+def _stamp_dots(
+    pixels: np.ndarray, px: np.ndarray, py: np.ndarray, rgb: np.ndarray, plot: _Plot, radius: int
+) -> None:
     """Stamp a disc per particle into ``pixels``, one pixel offset at a time for all particles at once
     (later particles cover earlier ones); particles outside the axis ranges are not drawn."""
     shown = np.flatnonzero((px >= plot.x0) & (px <= plot.x1) & (py >= plot.y0) & (py <= plot.y1))
@@ -158,8 +176,14 @@ def _stamp_dots(pixels: np.ndarray, px: np.ndarray, py: np.ndarray, rgb: np.ndar
                 pixels[py[shown] + dy, px[shown] + dx] = rgb[shown]
 
 
-def _draw_clock(draw: ImageDraw.ImageDraw, plot: _Plot, bar_y: int, fraction: float, t: float,
-                font: ImageFont.FreeTypeFont) -> None:
+def _draw_clock(
+    draw: ImageDraw.ImageDraw,
+    plot: _Plot,
+    bar_y: int,
+    fraction: float,
+    t: float,
+    font: ImageFont.FreeTypeFont,
+) -> None:
     """The progress bar (filled to ``fraction``) and ``t = ...`` above its right end."""
     draw.rectangle([plot.x0, bar_y - 4, plot.x1, bar_y + 4], outline=_AXIS)
     draw.rectangle([plot.x0, bar_y - 4, plot.x0 + fraction * (plot.x1 - plot.x0), bar_y + 4], fill=_AXIS)
@@ -170,16 +194,26 @@ def _encode(frames: list[Image.Image], frame_ms: int, hold_ms: int) -> bytes:
     """The frames as looping GIF bytes, the last one held ``hold_ms``."""
     buffer = io.BytesIO()
     durations = [frame_ms] * (len(frames) - 1) + [hold_ms]
-    frames[0].save(buffer, format="GIF", save_all=True, append_images=frames[1:], duration=durations,
-                   loop=0, disposal=1)
+    frames[0].save(
+        buffer, format="GIF", save_all=True, append_images=frames[1:], duration=durations, loop=0, disposal=1
+    )
     return buffer.getvalue()
 
 
-def flow_gif(times: np.ndarray, states: np.ndarray, rgb: np.ndarray, axis_titles: list[str],
-             ranges: list[list[float]], title: str = "", note: str = "",
-             legend: list[tuple[str, tuple]] | None = None,
-             size: tuple[int, int] = (720, 600), frame_ms: int = 80, hold_ms: int = 1500,
-             dot_radius: int = 3) -> bytes:
+def flow_gif(
+    times: np.ndarray,
+    states: np.ndarray,
+    rgb: np.ndarray,
+    axis_titles: list[str],
+    ranges: list[list[float]],
+    title: str = "",
+    note: str = "",
+    legend: list[tuple[str, tuple]] | None = None,
+    size: tuple[int, int] = (720, 600),
+    frame_ms: int = 80,
+    hold_ms: int = 1500,
+    dot_radius: int = 3,
+) -> bytes:
     """GIF bytes of ``states`` (K, N, 2) at ``times`` (K,), particle colours ``rgb`` (N, 3) uint8.
 
     ``ranges`` are the fixed [lo, hi] of the two axes; ``note`` a line under the plot (what the colours

@@ -18,19 +18,50 @@ import plotly.io as pio
 
 # Okabe-Ito: orange, sky blue, bluish green, yellow, blue, vermillion, reddish purple, black.
 ORANGE, SKY_BLUE, GREEN, YELLOW, BLUE, VERMILLION, PURPLE, BLACK = PALETTE = (
-    "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000")
-PALETTE_NAMES = ("orange", "sky blue", "bluish green", "yellow", "blue", "vermillion", "reddish purple",
-                 "black")
+    "#E69F00",
+    "#56B4E9",
+    "#009E73",
+    "#F0E442",
+    "#0072B2",
+    "#D55E00",
+    "#CC79A7",
+    "#000000",
+)
+PALETTE_NAMES = (
+    "orange",
+    "sky blue",
+    "bluish green",
+    "yellow",
+    "blue",
+    "vermillion",
+    "reddish purple",
+    "black",
+)
 # Paul Tol's muted: wine, indigo, teal, olive, rose, sand, cyan, green, purple.
-TOL_MUTED = ("#882255", "#332288", "#44AA99", "#999933", "#CC6677", "#DDCC77", "#88CCEE", "#117733",
-             "#AA4499")
+TOL_MUTED = (
+    "#882255",
+    "#332288",
+    "#44AA99",
+    "#999933",
+    "#CC6677",
+    "#DDCC77",
+    "#88CCEE",
+    "#117733",
+    "#AA4499",
+)
 CLASS_COLOURS = PALETTE + TOL_MUTED
 # Thin lines on white: the palette without yellow, which is too light to read as a line.
 LINE_COLOURS = (BLUE, ORANGE, GREEN, PURPLE, VERMILLION, SKY_BLUE, BLACK)
 
 # Neutrals for context (data behind the subject, reference lines, grid, text) and see-through fills.
 WHITE, GRID, GREY_LIGHT, GREY, GREY_DARK, TEXT = NEUTRALS = (
-    "#FFFFFF", "#E8E8E8", "#BBBBBB", "#999999", "#5A5A5A", "#1E1E1E")
+    "#FFFFFF",
+    "#E8E8E8",
+    "#BBBBBB",
+    "#999999",
+    "#5A5A5A",
+    "#1E1E1E",
+)
 TRANSPARENT = "rgba(0,0,0,0)"
 
 # Roles shared by several figures: what the data measured vs what the theory predicts.
@@ -44,9 +75,13 @@ MARGIN = {"l": 10, "r": 10, "t": 40, "b": 10}
 TEMPLATE = go.layout.Template(pio.templates["plotly_white"])
 # Traces without their own colour fall back on the same palette, and text is the palette's dark grey.
 # Exponents as 1e-13, not SI prefixes ("100f", "1p") that read as units to a student.
-TEMPLATE.layout.update(colorway=list(CLASS_COLOURS), font={"size": FONT_SIZE, "color": TEXT},
-                       colorscale={"sequential": SEQUENTIAL}, xaxis={"exponentformat": "e"},
-                       yaxis={"exponentformat": "e"})
+TEMPLATE.layout.update(
+    colorway=list(CLASS_COLOURS),
+    font={"size": FONT_SIZE, "color": TEXT},
+    colorscale={"sequential": SEQUENTIAL},
+    xaxis={"exponentformat": "e"},
+    yaxis={"exponentformat": "e"},
+)
 
 
 def class_colour(k: int) -> str:
@@ -73,15 +108,19 @@ def translucent(colour: str, alpha: float) -> str:
 def finish(fig: go.Figure, height: int, title: str = "", margin: dict | None = None, **layout) -> go.Figure:
     """Apply the shared template, height, title and margins (``MARGIN`` unless given) to ``fig``. The title
     sits on the left, clear of the toolbar that Streamlit shows at the top right."""
-    fig.update_layout(template=TEMPLATE, height=height, title={"text": title, "x": 0.0, "xanchor": "left"},
-                      margin=MARGIN if margin is None else margin, **layout)
+    fig.update_layout(
+        template=TEMPLATE,
+        height=height,
+        title={"text": title, "x": 0.0, "xanchor": "left"},
+        margin=MARGIN if margin is None else margin,
+        **layout,
+    )
     return fig
 
 
 def plotly_config(filename: str) -> dict:
     """``st.plotly_chart`` / ``fig.show`` config: no Plotly logo, the camera button saves a 2x PNG."""
-    return {"displaylogo": False,
-            "toImageButtonOptions": {"format": "png", "filename": filename, "scale": 2}}
+    return {"displaylogo": False, "toImageButtonOptions": {"format": "png", "filename": filename, "scale": 2}}
 
 
 def fixed_ranges(states: np.ndarray, pad: float = 0.06) -> list[list[float]]:

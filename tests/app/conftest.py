@@ -33,8 +33,20 @@ def wait_for_job():
 
 
 # Every kind of input widget the pages use, by AppTest accessor name.
-WIDGET_KINDS = ("button", "checkbox", "date_input", "file_uploader", "multiselect", "number_input", "radio",
-                "select_slider", "selectbox", "slider", "text_input", "toggle")
+WIDGET_KINDS = (
+    "button",
+    "checkbox",
+    "date_input",
+    "file_uploader",
+    "multiselect",
+    "number_input",
+    "radio",
+    "select_slider",
+    "selectbox",
+    "slider",
+    "text_input",
+    "toggle",
+)
 
 
 def _page_controls(at: AppTest) -> list:

@@ -24,7 +24,7 @@ def test_coverage_run_and_figures(wait_for_coverage):
     wait_for_coverage(at)
     assert not at.exception, [e.value for e in at.exception]
     job = at.session_state["session"].jobs["coverage"]
-    assert job.error is None and len(job.result) == 2          # exact and coarse Euler
+    assert job.error is None and len(job.result) == 2  # exact and coarse Euler
     titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
     assert any("Reliability" in t for t in titles) and any("circles after generation" in t for t in titles)
     table = at.dataframe[1].value
@@ -40,7 +40,7 @@ def test_cancel_stops_the_job(wait_for_coverage):
     at.select_slider(key="w.calibration.n_test").set_value(20000)
     at.run()
     at.button(key="cal_run").click().run()
-    at.session_state["session"].jobs["coverage"].stop_event.set()                # what the Cancel button does
+    at.session_state["session"].jobs["coverage"].stop_event.set()  # what the Cancel button does
     wait_for_coverage(at)
     assert at.session_state["session"].jobs["coverage"].error.startswith("Cancelled")
     assert any("Cancelled" in w.value for w in at.warning)

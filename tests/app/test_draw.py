@@ -20,8 +20,14 @@ def lasso_event(*vertices: tuple[float, float]) -> dict:
     inside it, which are not clicks)."""
     xs, ys = [v[0] for v in vertices], [v[1] for v in vertices]
     grid = [{"curve_number": 0, "point_number": 7, "point_index": 7, "x": xs[0], "y": ys[0]}]
-    return {"selection": {"points": grid, "point_indices": [7], "box": [],
-                          "lasso": [{"xref": "x", "yref": "y", "x": xs, "y": ys}]}}
+    return {
+        "selection": {
+            "points": grid,
+            "point_indices": [7],
+            "box": [],
+            "lasso": [{"xref": "x", "yref": "y", "x": xs, "y": ys}],
+        }
+    }
 
 
 def click_event(x: float, y: float) -> dict:
@@ -51,8 +57,11 @@ def drawn(at: AppTest) -> tuple[np.ndarray, np.ndarray]:
 
 def canvas_spec(at: AppTest) -> dict:
     titles = ("Drag a loop", "Click anywhere")
-    return next(s for s in (json.loads(c.proto.spec) for c in at.get("plotly_chart"))
-                if any(t in str(s["layout"]["title"]) for t in titles))
+    return next(
+        s
+        for s in (json.loads(c.proto.spec) for c in at.get("plotly_chart"))
+        if any(t in str(s["layout"]["title"]) for t in titles)
+    )
 
 
 SQUARE = [(-2.5, -2.5), (-1, -2.5), (-1, -1), (-2.5, -1)]
@@ -76,7 +85,7 @@ def test_strokes_classes_undo_and_clear(drawing):
     stroke(at, lasso_event(*SQUARE))
     at.selectbox(key="w.data.draw_class").set_value(2).run()
     stroke(at, lasso_event(*TRIANGLE))
-    stroke(at, click_event(1.5, -2.0))                                   # the lasso tool ignores clicks
+    stroke(at, click_event(1.5, -2.0))  # the lasso tool ignores clicks
     assert len(drawn(at)[0]) == 60
     assert [d["name"] for d in canvas_spec(at)["data"]] == ["class 1", "class 2"]  # and needs no grid
     at.radio(key="w.data.tool").set_value("click").run()
@@ -89,35 +98,35 @@ def test_strokes_classes_undo_and_clear(drawing):
     assert any("61 points" in m.value and "3 strokes" in m.value for m in at.markdown)
     spec = canvas_spec(at)
     assert [d["name"] for d in spec["data"]] == ["canvas", "class 1", "class 2"]
-    assert spec["layout"]["yaxis"]["scaleanchor"] == "x"                 # equal axes on a fixed square
+    assert spec["layout"]["yaxis"]["scaleanchor"] == "x"  # equal axes on a fixed square
     assert spec["layout"]["xaxis"]["range"] == [-3, 3] == spec["layout"]["yaxis"]["range"]
-    at.run()                                                             # an event counts once
+    at.run()  # an event counts once
     assert len(drawn(at)[0]) == 61
     at.button(key="draw_undo").click().run()
     assert len(drawn(at)[0]) == 60 and len(settings(at)["strokes"]) == 2
     at.button(key="draw_clear").click().run()
     assert settings(at)["strokes"] == []
     assert at.button(key="draw_use").disabled and at.button(key="draw_undo").disabled
-    assert at.session_state["session"].data.dataset == "circles"        # drawing alone changes no data
+    assert at.session_state["session"].data.dataset == "circles"  # drawing alone changes no data
 
 
 def test_click_tool_and_a_degenerate_lasso(drawing):
     at = drawing
     at.radio(key="w.data.tool").set_value("click").run()
     spec = canvas_spec(at)
-    assert spec["layout"]["dragmode"] == "pan"                           # clicks select in pan mode
+    assert spec["layout"]["dragmode"] == "pan"  # clicks select in pan mode
     grid = spec["data"][0]
     x = np.frombuffer(base64.b64decode(grid["x"]["bdata"]), dtype=grid["x"]["dtype"])  # Plotly's typed array
-    assert grid["name"] == "canvas" and len(x) == 61 ** 2 and x.min() == -3 and x.max() == 3  # the click grid
-    stroke(at, click_event(3.0, 3.0))                                    # the corner of the canvas
-    stroke(at, click_event(7.0, 0.0))                                    # off the canvas: ignored
+    assert grid["name"] == "canvas" and len(x) == 61**2 and x.min() == -3 and x.max() == 3  # the click grid
+    stroke(at, click_event(3.0, 3.0))  # the corner of the canvas
+    stroke(at, click_event(7.0, 0.0))  # off the canvas: ignored
     assert drawn(at)[0].tolist() == [[3.0, 3.0]]
-    stroke(at, lasso_event((0, 0), (1, 1), (2, 2)))                      # a line, not a loop
+    stroke(at, lasso_event((0, 0), (1, 1), (2, 2)))  # a line, not a loop
     assert len(drawn(at)[0]) == 1
     assert any("line or a point" in w.value for w in at.warning)
     stroke(at, {"selection": {"lasso": [{"x": [0, 1], "y": "nonsense"}], "points": []}})
     assert any("draw it again" in w.value for w in at.warning)
-    stroke(at, lasso_event(*SQUARE))                                     # a good stroke clears the message
+    stroke(at, lasso_event(*SQUARE))  # a good stroke clears the message
     assert not at.warning and len(drawn(at)[0]) == 51
 
 
@@ -170,7 +179,14 @@ def test_draw_controls_have_help_text(drawing, page_controls):
     at = drawing
     controls = page_controls(at) + list(at.download_button)
     keys = {w.key for w in controls}
-    assert {"w.data.tool", "w.data.draw_class", "w.data.density", "draw_undo", "draw_clear", "draw_use",
-            "draw_download"} <= keys
+    assert {
+        "w.data.tool",
+        "w.data.draw_class",
+        "w.data.density",
+        "draw_undo",
+        "draw_clear",
+        "draw_use",
+        "draw_download",
+    } <= keys
     missing = [w.label for w in controls if not w.help]
     assert not missing, missing

@@ -15,8 +15,9 @@ def small_result(direction: str = "inflate"):
     basis = ic.EigenBasis.fit(X)
     schedule = ic.Schedule.reducing(basis.eigenvalues, dims_to_keep=1)
     flow = adapters.exact_flow(X, basis, schedule, rtol=1e-5, atol=1e-5)
-    return adapters.flow_result(f"test|{direction}", flow, "moons|200", X, labels, direction, 50, 30, 0,
-                                "gaussian")
+    return adapters.flow_result(
+        f"test|{direction}", flow, "moons|200", X, labels, direction, 50, 30, 0, "gaussian"
+    )
 
 
 def test_trajectories_csv_has_every_frame_and_particle():
@@ -42,8 +43,16 @@ def test_animation_payload_stays_under_10_mb_at_the_largest_settings():
     n = min(3000, viz.animation.payload_particles(frames, coords))
     states = np.random.default_rng(0).standard_normal((frames, n, coords)).astype(np.float32)
     variances = np.full((frames, dims), 0.5)
-    fig = viz.flow.flow_animation(np.linspace(0, 7, frames), states, states[0, :, 0], "initial position",
-                                  ["u1", "u2", "u3"], variances, variances, trail_index=np.arange(10))
+    fig = viz.flow.flow_animation(
+        np.linspace(0, 7, frames),
+        states,
+        states[0, :, 0],
+        "initial position",
+        ["u1", "u2", "u3"],
+        variances,
+        variances,
+        trail_index=np.arange(10),
+    )
     assert len(fig.frames) == frames
     assert len(fig.to_json()) < 10e6
 

@@ -29,7 +29,7 @@ def test_simulate_infer_and_a_bad_weight_keeps_the_results():
     assert any("posterior from the true latents" in spec for spec in charts)
     table = at.dataframe[0].value
     assert list(table["weight"][:3]) == ["w1", "w2", "w3"] and (table["mean"].between(0, 1)).all()
-    at.number_input(key="w.inference.w1").set_value(0.9).run()          # weights now sum to 1.4
+    at.number_input(key="w.inference.w1").set_value(0.9).run()  # weights now sum to 1.4
     assert any("sum to 1.400" in e.value for e in at.error)
     assert at.button(key="inf_simulate").disabled
     assert any("posterior from the true latents" in c.proto.spec for c in at.get("plotly_chart"))  # kept

@@ -46,8 +46,14 @@ def canvas(spec: dict) -> np.ndarray:
 
 
 def selection(row: int) -> dict:
-    return {"selection": {"points": [{"point_index": row, "curve_number": 0, "customdata": row}],
-                          "point_indices": [row], "box": [], "lasso": []}}
+    return {
+        "selection": {
+            "points": [{"point_index": row, "curve_number": 0, "customdata": row}],
+            "point_indices": [row],
+            "box": [],
+            "lasso": [],
+        }
+    }
 
 
 def open_inspect(source: str, n: int) -> AppTest:
@@ -77,18 +83,18 @@ def test_shipped_digits_model_with_mocked_umap(monkeypatch):
 
     def fake_umap(X, d=2, seed=0, **kwargs):
         calls.append((len(X), d))
-        return X[:, :d] + 0.0   # a stand-in embedding: two raw pixels
+        return X[:, :d] + 0.0  # a stand-in embedding: two raw pixels
 
     monkeypatch.setattr(reduction, "umap_embedding", fake_umap)
     at = open_inspect(SHIPPED, 300)
-    assert not at.get("plotly_chart")                     # nothing heavy before the click
+    assert not at.get("plotly_chart")  # nothing heavy before the click
     at.button(key="insp_encode").click().run()
     clean(at)
     assert "latent d = 2" in at.subheader[0].value
     keys = chart_keys(at)
     assert any("w.inspect.latent" in k for k in keys) and any("insp.pca" in k for k in keys)
-    assert not any("insp.umap" in k for k in keys)       # UMAP waits for its own button
-    assert len(chart(at, "insp.scores")["data"]) == 2    # flow and PCA bars
+    assert not any("insp.umap" in k for k in keys)  # UMAP waits for its own button
+    assert len(chart(at, "insp.scores")["data"]) == 2  # flow and PCA bars
     at.button(key="insp_umap").click().run()
     clean(at)
     assert calls == [(300, 2)]
@@ -103,18 +109,19 @@ def test_shipped_digits_model_with_mocked_umap(monkeypatch):
     assert at.session_state["session"].pages["inspect"]["selected"] == 17
     row = shown_point(at)
     grid = canvas(chart(at, "insp.recon"))
-    assert grid.shape == (8, 3 * 9 - 1)                   # three 8 x 8 images, one-pixel gaps
+    assert grid.shape == (8, 3 * 9 - 1)  # three 8 x 8 images, one-pixel gaps
     digit = held_out_digits()[row]
     np.testing.assert_allclose(grid[:, :8], digit.reshape(8, 8))
     flow = ic.load_flow(ic.checkpoints.ASSETS / f"{SHIPPED}.safetensors")
-    np.testing.assert_allclose(grid[:, 18:26], reduction.pca_reconstruct(flow.basis, digit[None], 2)[0]
-                               .reshape(8, 8), atol=1e-9)
+    np.testing.assert_allclose(
+        grid[:, 18:26], reduction.pca_reconstruct(flow.basis, digit[None], 2)[0].reshape(8, 8), atol=1e-9
+    )
     assert np.isfinite(grid[:, 9:17]).all()
-    assert canvas(chart(at, "insp.walk")).shape == (8, 9 * 9 - 1)   # the traversal row: nine images
+    assert canvas(chart(at, "insp.walk")).shape == (8, 9 * 9 - 1)  # the traversal row: nine images
 
     at.button(key="insp_generate").click().run()
     clean(at)
-    assert canvas(chart(at, "insp.generated")).shape == (3 * 9 - 1, 8 * 9 - 1)   # 24 samples, 8 per row
+    assert canvas(chart(at, "insp.generated")).shape == (3 * 9 - 1, 8 * 9 - 1)  # 24 samples, 8 per row
     at.button(key="insp_profile").click().run()
     clean(at)
     heat, measured, predicted = chart(at, "insp.variance")["data"]
@@ -158,11 +165,11 @@ def test_uploaded_20_dimensional_csv_as_images():
     clean(at)
     assert f"latent d = {suggested}" in at.subheader[0].value
     grid = canvas(chart(at, "insp.recon"))
-    assert grid.shape == (5, 3 * 5 - 1)                       # three 5 x 4 images
+    assert grid.shape == (5, 3 * 5 - 1)  # three 5 x 4 images
     first = shown_point(at)
     np.testing.assert_allclose(grid[:, :4], X[first].reshape(5, 4), atol=1e-4)
     scores = chart(at, "insp.scores")["data"]
-    assert np.isfinite(array(scores[0]["y"])).all()       # labels given: all three scores shown
+    assert np.isfinite(array(scores[0]["y"])).all()  # labels given: all three scores shown
     # Not an image: the same panels as feature profiles.
     at.toggle(key="w.inspect.is_image").set_value(False).run()
     clean(at)
@@ -180,7 +187,7 @@ def test_real_umap_on_500_digits():
     assert set(bars) == {"inflationary flow", "PCA", "UMAP"}
     # UMAP keeps the digits' neighbourhoods far better than a 2-D linear projection (measured ~0.98 vs ~0.82).
     assert bars["UMAP"][0] > bars["PCA"][0] + 0.05
-    assert bars["UMAP"][2] > 0.8                              # neighbours share the label
+    assert bars["UMAP"][2] > 0.8  # neighbours share the label
 
 
 @pytest.mark.slow

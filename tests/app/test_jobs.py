@@ -27,8 +27,11 @@ def test_queue_runs_in_order_within_its_slots_and_reports_places():
     assert (runner.place(first), runner.place(second), runner.place(third)) == (0, 1, 2)
     assert runner.counts() == (1, 2)
     gate.set()
-    assert third.wait(10) and [j.result for j in (first, second, third)] == ["first done", "second done",
-                                                                                "third done"]
+    assert third.wait(10) and [j.result for j in (first, second, third)] == [
+        "first done",
+        "second done",
+        "third done",
+    ]
     assert second.started >= first.finished and third.started >= second.finished
 
 
@@ -38,7 +41,7 @@ def test_kind_cap_refuses_with_a_message_and_frees_after_finish():
     running = runner.submit("training", "train", lambda job: gate.wait(10))
     with pytest.raises(jobs.ServerBusy, match="limit is 1"):
         runner.submit("training", "again", lambda job: None)
-    other = runner.submit("coverage", "other kind", lambda job: "ok")   # other kinds are not capped
+    other = runner.submit("coverage", "other kind", lambda job: "ok")  # other kinds are not capped
     assert other.wait(10) and other.result == "ok"
     gate.set()
     assert running.wait(10)
@@ -77,8 +80,8 @@ def test_a_closed_session_releases_its_slot(monkeypatch):
 
     job = runner.submit("training", "train", train, session_id="tab")
     time.sleep(0.5)
-    assert job.running                   # its session is alive: it keeps running
-    alive["tab"] = False                 # the tab is closed
+    assert job.running  # its session is alive: it keeps running
+    alive["tab"] = False  # the tab is closed
     assert job.wait(5) and job.result == "stopped early"
     assert runner.counts() == (0, 0)
 
@@ -89,7 +92,7 @@ def test_ten_concurrent_identical_requests_compute_once():
 
     def solve():
         calls.append(1)
-        time.sleep(0.3)          # a solve in progress while the other nine ask for the same thing
+        time.sleep(0.3)  # a solve in progress while the other nine ask for the same thing
         return object()
 
     results = [None] * 10
@@ -112,21 +115,21 @@ def test_cache_shares_errors_without_keeping_them_and_stays_in_budget():
     with pytest.raises(ValueError):
         cache.get_or_compute("bad", lambda: (_ for _ in ()).throw(ValueError("no")))
     assert cache.peek("bad") is None
-    assert cache.get_or_compute("bad", lambda: 1) == 1       # an error is never cached
+    assert cache.get_or_compute("bad", lambda: 1) == 1  # an error is never cached
     for i in range(5):
-        cache.get_or_compute(("big", i), lambda: np.zeros(500))   # 4 kB each
+        cache.get_or_compute(("big", i), lambda: np.zeros(500))  # 4 kB each
     assert cache.peek(("big", 4)) is not None and cache.peek(("big", 0)) is None
 
 
 def test_a_waiting_job_gets_an_estimate_from_recent_run_times():
     runner = jobs.JobRunner(slots=1, session_alive=lambda sid: True)
     gate = threading.Event()
-    runner.submit("flow", "warm", lambda job: time.sleep(0.2)).wait(10)      # one finished: 0.2 s typical
+    runner.submit("flow", "warm", lambda job: time.sleep(0.2)).wait(10)  # one finished: 0.2 s typical
     blocker = runner.submit("flow", "running", lambda job: gate.wait(10))
     wait_until(lambda: blocker.running)
     first = runner.submit("flow", "first", lambda job: None)
     second = runner.submit("other", "second", lambda job: None)
-    assert runner.estimate(second) is None                 # no "other" job has finished yet
+    assert runner.estimate(second) is None  # no "other" job has finished yet
     assert runner.estimate(first) == pytest.approx(0.2, abs=0.1)
     third = runner.submit("flow", "third", lambda job: None)
     gate.set()

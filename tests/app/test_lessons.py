@@ -14,8 +14,13 @@ from explorer import lessons
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 STEPS = lessons.lesson().steps
 # The button each page's step tells the teacher to press ("Do: Press **...**"), by page.
-ACTION = {"flow": "compute_flow", "uncertainty": "unc_run", "calibration": "cal_run",
-          "inspect": "insp_encode", "inference": "inf_simulate"}
+ACTION = {
+    "flow": "compute_flow",
+    "uncertainty": "unc_run",
+    "calibration": "cal_run",
+    "inspect": "insp_encode",
+    "inference": "inf_simulate",
+}
 
 
 def clean(at: AppTest) -> None:

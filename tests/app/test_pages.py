@@ -154,15 +154,22 @@ def test_schedule_change_reaches_url_sidebar_and_flow():
 
 
 def test_shared_link_opens_the_same_view():
-    query = {"dataset": "moons", "n": "300", "seed": "3", "family": "reducing", "d": "1", "gap": "1.5",
-             "kappa": "500", "page": "schedule"}
+    query = {
+        "dataset": "moons",
+        "n": "300",
+        "seed": "3",
+        "family": "reducing",
+        "d": "1",
+        "gap": "1.5",
+        "kappa": "500",
+        "page": "schedule",
+    }
     at = fresh(query)
     assert_clean(at)
     expected = {"dataset": "moons", "n": 300, "seed": 3, "noise": None}
     assert asdict(at.session_state["session"].data) == expected
     sched = at.session_state["session"].sched
-    assert (sched.family, sched.dims_to_keep, sched.inflation_gap, sched.kappa) == \
-        ("reducing", 1, 1.5, 500.0)
+    assert (sched.family, sched.dims_to_keep, sched.inflation_gap, sched.kappa) == ("reducing", 1, 1.5, 500.0)
     assert at.title[0].value == "Schedule"
 
 
@@ -221,12 +228,14 @@ def test_view_controls_redraw_the_stored_trajectory_without_a_new_solve():
     compute_flow(at)
     solves = adapters.cache().computed
     nfe_line = next(m.value for m in at.markdown if "NFE" in m.value)
-    for change in (lambda: at.selectbox(key="w.flow.colour").set_value("position"),
-                   lambda: at.slider(key="w.flow.trails").set_value(3),
-                   lambda: at.multiselect(key="w.flow.dims").set_value([0, 2, 5])):
+    for change in (
+        lambda: at.selectbox(key="w.flow.colour").set_value("position"),
+        lambda: at.slider(key="w.flow.trails").set_value(3),
+        lambda: at.multiselect(key="w.flow.dims").set_value([0, 2, 5]),
+    ):
         change().run()
         assert_clean(at)
-        assert "compute_flow" not in [b.key for b in at.button]      # no Compute button: nothing to solve
+        assert "compute_flow" not in [b.key for b in at.button]  # no Compute button: nothing to solve
         assert any(s.get("frames") for s in plotly_specs(at))
         assert next(m.value for m in at.markdown if "NFE" in m.value) == nfe_line
     assert adapters.cache().computed == solves

@@ -62,10 +62,17 @@ def test_every_setting_widget_uses_the_one_key_scheme(page_controls):
             assert match and match[1] in groups, (page.path, widget.key, getattr(widget, "label", ""))
 
 
-@pytest.mark.parametrize("query, name", [({"family": "reducing", "d": "999"}, "d"),
-                                         ({"family": "reducing", "d": "1", "gap": "-2"}, "gap"),
-                                         ({"rho": "-5"}, "rho"), ({"kappa": "0"}, "kappa"),
-                                         ({"n": "5"}, "n"), ({"family": "sideways"}, "family")])
+@pytest.mark.parametrize(
+    "query, name",
+    [
+        ({"family": "reducing", "d": "999"}, "d"),
+        ({"family": "reducing", "d": "1", "gap": "-2"}, "gap"),
+        ({"rho": "-5"}, "rho"),
+        ({"kappa": "0"}, "kappa"),
+        ({"n": "5"}, "n"),
+        ({"family": "sideways"}, "family"),
+    ],
+)
 def test_a_bad_link_value_is_refused_with_a_message_and_the_default_kept(query, name):
     at = fresh(query)
     assert not at.exception and not at.error
@@ -76,8 +83,9 @@ def test_a_bad_link_value_is_refused_with_a_message_and_the_default_kept(query, 
     assert s.data.n == 300 or name == "n"
 
 
-@pytest.mark.parametrize("query, title", [({"page": "flow", "dataset": "moons"}, "Flow"),
-                                          ({"lesson": "4"}, "Schedule")])
+@pytest.mark.parametrize(
+    "query, title", [({"page": "flow", "dataset": "moons"}, "Flow"), ({"lesson": "4"}, "Schedule")]
+)
 def test_links_open_their_page(query, title):
     at = fresh(query)
     assert not at.exception

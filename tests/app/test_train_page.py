@@ -122,23 +122,32 @@ def test_model_upload_installs_and_bad_upload_keeps_it(trained):
     assert at.session_state["session"].model.id == model.id
 
 
-
 def test_shipped_model_loads_and_a_mismatch_can_be_resolved(tmp_path, monkeypatch):
     X, _ = ic.datasets.load("circles", n=N, seed=0)
     basis = ic.EigenBasis.fit(X)
     schedule = ic.Schedule.reducing(basis.eigenvalues, dims_to_keep=1)
     info = {"dataset": "circles", "n": N, "seed": 0, "noise": None}
-    result = ic.training.train(X, basis, schedule, TrainConfig(steps=5, batch_size=64, width=32, depth=2,
-                                                               device="cpu"), data_info=info)
+    result = ic.training.train(
+        X,
+        basis,
+        schedule,
+        TrainConfig(steps=5, batch_size=64, width=32, depth=2, device="cpu"),
+        data_info=info,
+    )
     path = tmp_path / "circles_reducing.safetensors"
     ic.save_flow(result.flow, path, result.card)
-    entry = {"name": "circles_reducing", "dataset": "circles", "family": "reducing", "path": str(path),
-             "card": result.card}
+    entry = {
+        "name": "circles_reducing",
+        "dataset": "circles",
+        "family": "reducing",
+        "path": str(path),
+        "card": result.card,
+    }
     monkeypatch.setattr(ic.checkpoints, "shipped_models", lambda: [entry])
     at = train_page()  # default circles with the isotropic schedule
     at.button(key="load_shipped").click().run()
     assert at.session_state["session"].model.source == "shipped model circles_reducing"
-    assert at.session_state["session"].sched.family == "reducing"   # loaded with its data and schedule
+    assert at.session_state["session"].sched.family == "reducing"  # loaded with its data and schedule
     assert not at.error
     at.switch_page("pages/schedule.py").run()
     at.selectbox(key="w.sched.family").set_value("isotropic").run()

@@ -35,12 +35,12 @@ def test_selection_propagation_and_preimage():
     at.run()
     at.switch_page("pages/uncertainty.py").run()
     clean(at)
-    assert [b.label for b in at.button if b.key == "unc_run"] == ["Propagate"]   # nothing heavy yet
+    assert [b.label for b in at.button if b.key == "unc_run"] == ["Propagate"]  # nothing heavy yet
     at.session_state["unc_pick"] = selection(5, 123, 300)
     at.run()
     assert at.session_state["session"].pages["uncertainty"]["selected"] == [5, 123, 300]
     chosen = json.loads(at.get("plotly_chart")[0].proto.spec)["data"][1]["customdata"]
-    assert list(typed_array(chosen)) == [5, 123, 300]   # the highlights show the new picks at once
+    assert list(typed_array(chosen)) == [5, 123, 300]  # the highlights show the new picks at once
     at.radio(key="w.uncertainty.kind").set_value("rotated").run()
     at.slider(key="w.uncertainty.samples").set_value(100)
     at.slider(key="w.uncertainty.frames").set_value(10)
@@ -52,16 +52,16 @@ def test_selection_propagation_and_preimage():
     names = [d.get("name") for d in anim["frames"][-1]["data"]]
     assert "linearised ellipse" in names and "Monte Carlo samples" in names
     ellipse = next(d for d in anim["frames"][-1]["data"] if d.get("name") == "linearised ellipse")
-    assert sum(v is None for v in ellipse["x"]) == 3                   # three ellipses in one trace
+    assert sum(v is None for v in ellipse["x"]) == 3  # three ellipses in one trace
     table = at.dataframe[0].value
     assert table["point"].tolist() == [5, 123, 300]
     assert np.all(table["var u1 (lin)"] > 0) and np.all(table["difference %"] >= 0)
-    assert len(at.warning) + len(at.success) >= 1                       # the agreement verdict is shown
+    assert len(at.warning) + len(at.success) >= 1  # the agreement verdict is shown
     at.slider(key="w.uncertainty.radius").set_value(1.5)
     at.button(key="unc_back").click().run()
     clean(at)
     region = json.loads(at.get("plotly_chart")[-1].proto.spec)
-    assert [d.get("fill") for d in region["data"]] == [None, "toself", None, "toself"]   # latent + pre-image
+    assert [d.get("fill") for d in region["data"]] == [None, "toself", None, "toself"]  # latent + pre-image
 
 
 def test_out_of_range_selection_is_ignored():
@@ -74,4 +74,4 @@ def test_out_of_range_selection_is_ignored():
     at.run()
     clean(at)
     selected = at.session_state["session"].pages["uncertainty"]["selected"]
-    assert all(0 <= i < 300 for i in selected)   # an out-of-range pick is ignored
+    assert all(0 <= i < 300 for i in selected)  # an out-of-range pick is ignored

@@ -13,8 +13,15 @@ from explorer.text import for_figure, plain
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 URL = "http://127.0.0.1:9/x.png"
-PAYLOADS = [f"[Your session expired: log in again]({URL})", f"![p]({URL})", f"<img src='{URL}'>",
-            "www.example.com", "1. a list", "# a heading", ":red[coloured] :material/home:"]
+PAYLOADS = [
+    f"[Your session expired: log in again]({URL})",
+    f"![p]({URL})",
+    f"<img src='{URL}'>",
+    "www.example.com",
+    "1. a list",
+    "# a heading",
+    ":red[coloured] :material/home:",
+]
 # What markdown turns into a link, an image, HTML, a heading or a list: none may survive escaping.
 ACTIVE = re.compile(r"(?<!\\)\]\((?!\\)|(?<!\\)!\[|(?<!\\)<|^#|^\d+\.|(?<!\\)www\.|(?<!\\):[a-z]")
 
@@ -63,14 +70,19 @@ def test_model_card_fields_are_plain_text(tmp_path):
     X, _ = ic.datasets.load("circles", n=300, seed=0)
     basis = ic.EigenBasis.fit(X)
     schedule = ic.Schedule.isotropic(basis.eigenvalues)
-    result = ic.training.train(X, basis, schedule, ic.training.TrainConfig(steps=3, batch_size=64, width=32,
-                                                                           depth=2, device="cpu"),
-                               data_info={"dataset": f"![p]({URL})", "note": f"[x]({URL})"})
+    result = ic.training.train(
+        X,
+        basis,
+        schedule,
+        ic.training.TrainConfig(steps=3, batch_size=64, width=32, depth=2, device="cpu"),
+        data_info={"dataset": f"![p]({URL})", "note": f"[x]({URL})"},
+    )
     content = ic.checkpoints.to_bytes(result.flow, result.card)
     at = AppTest.from_file(APP, default_timeout=120).run()
     at.switch_page("pages/train.py").run()
-    at.file_uploader(key="w.train.upload").set_value((f"[m]({URL}).safetensors", content,
-                                                      "application/octet-stream")).run()
+    at.file_uploader(key="w.train.upload").set_value(
+        (f"[m]({URL}).safetensors", content, "application/octet-stream")
+    ).run()
     assert not at.exception
     for page in ("pages/train.py", "pages/flow.py", "pages/calibration.py"):
         at.switch_page(page).run()

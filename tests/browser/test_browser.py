@@ -45,8 +45,12 @@ def test_home_animation_plays(page, app_url, artifacts):
     label.wait_for(timeout=60_000)
     print(f"home animation visible {time.monotonic() - start:.1f} s after navigation")
     first = label.text_content()
-    page.wait_for_function("([el, first]) => el.textContent !== first", arg=[label.element_handle(), first],
-                           timeout=10_000, polling=100)  # it plays on arrival, without a click
+    page.wait_for_function(
+        "([el, first]) => el.textContent !== first",
+        arg=[label.element_handle(), first],
+        timeout=10_000,
+        polling=100,
+    )  # it plays on arrival, without a click
     demo.get_by_text("Pause").click()
     page.wait_for_timeout(300)
     paused = label.text_content()

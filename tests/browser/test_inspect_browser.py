@@ -28,7 +28,7 @@ def test_inspect_page_with_images(tall_page, app_url, artifacts):
     page.get_by_text("What the latent remembers").first.wait_for(timeout=180_000)
     settle(page)
     page.get_by_role("button", name="Compute UMAP").click()
-    page.get_by_text("UMAP, 2 components").first.wait_for(timeout=240_000)   # first run compiles numba code
+    page.get_by_text("UMAP, 2 components").first.wait_for(timeout=240_000)  # first run compiles numba code
     settle(page)
     before = page.get_by_text(re.compile(r"^Point \d+")).first.inner_text()
     latent = page.locator(".stPlotlyChart").first
@@ -37,16 +37,18 @@ def test_inspect_page_with_images(tall_page, app_url, artifacts):
     page.mouse.move(area["x"] + 0.4 * area["width"], area["y"] + 0.4 * area["height"])
     page.mouse.down()
     page.mouse.move(area["x"] + 0.6 * area["width"], area["y"] + 0.6 * area["height"], steps=5)
-    page.mouse.up()   # a box selection around the middle of the latent
-    page.wait_for_function("(before) => !document.body.innerText.includes(before)", arg=before,
-                           timeout=60_000)
+    page.mouse.up()  # a box selection around the middle of the latent
+    page.wait_for_function(
+        "(before) => !document.body.innerText.includes(before)", arg=before, timeout=60_000
+    )
     settle(page)
-    assert page.get_by_text(re.compile(r"^Point \d+")).first.inner_text() != before   # the click picked it
+    assert page.get_by_text(re.compile(r"^Point \d+")).first.inner_text() != before  # the click picked it
     charts = page.locator(".stPlotlyChart")
     before_generation = charts.count()
     page.get_by_role("button", name="Generate").click()
-    page.wait_for_function(f"() => document.querySelectorAll('.stPlotlyChart').length > {before_generation}",
-                           timeout=120_000)
+    page.wait_for_function(
+        f"() => document.querySelectorAll('.stPlotlyChart').length > {before_generation}", timeout=120_000
+    )
     settle(page)
     page.get_by_role("button", name="Trace the variance").click()
     page.get_by_text("The participation ratio goes from").first.wait_for(timeout=120_000)
@@ -54,4 +56,4 @@ def test_inspect_page_with_images(tall_page, app_url, artifacts):
     page.screenshot(path=str(artifacts / "inspect.png"))
     assert_no_exception(page)
     charts = page.locator(".stPlotlyChart").count()
-    assert charts >= 8, charts   # 3 embeddings, scores, reconstruction, traversal, samples, variance
+    assert charts >= 8, charts  # 3 embeddings, scores, reconstruction, traversal, samples, variance

@@ -13,9 +13,9 @@ def test_deep_link_is_the_first_request_of_a_fresh_server(page, fresh_app_url, a
     assert "dataset=moons" in page.url and "/flow" in page.url
     sidebar = page.locator("[data-testid=stSidebar]")
     assert "Two moons — 300 points" in sidebar.inner_text()
-    for title in ("Data", "Schedule", "Calibration", "Inspect"):   # the app's own menu, not the folder's
+    for title in ("Data", "Schedule", "Calibration", "Inspect"):  # the app's own menu, not the folder's
         assert sidebar.get_by_role("link", name=title).count() == 1
-    page.get_by_role("button", name="Compute the flow").click()    # the first click is not lost
+    page.get_by_role("button", name="Compute the flow").click()  # the first click is not lost
     page.locator(".stPlotlyChart .slider-label").first.wait_for(timeout=120_000)
     settle(page)
     assert_no_exception(page)

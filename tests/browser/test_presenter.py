@@ -11,8 +11,14 @@ pytestmark = pytest.mark.browser
 
 PROJECTOR = {"width": 1024, "height": 768}
 # The chart each step is about, by its Streamlit key.
-MAIN_CHART = {"flow": "flow_animation", "schedule": "schedule_curves", "uncertainty": "unc_animation",
-              "calibration": "cal_reliability", "inspect": "w.inspect.latent", "inference": "inf_sim"}
+MAIN_CHART = {
+    "flow": "flow_animation",
+    "schedule": "schedule_curves",
+    "uncertainty": "unc_animation",
+    "calibration": "cal_reliability",
+    "inspect": "w.inspect.latent",
+    "inference": "inf_sim",
+}
 VISIBLE_CONTROLS = """() => Array.from(document.querySelectorAll('[data-testid=stMain] .stElementContainer'))
     .filter(el => el.offsetParent !== null && !el.closest('.st-key-lesson_banner')
         && el.querySelector(':is(.stButton, .stDownloadButton, .stSlider, .stSelectbox, .stRadio, '

@@ -25,17 +25,18 @@ def test_uncertainty_page(page, app_url, artifacts):
     chart = page.locator(".stPlotlyChart").first
     before = page.get_by_text("Selected points:").first.inner_text()
     lasso(page, chart, [(0.02, 0.02), (0.3, 0.02), (0.3, 0.98), (0.02, 0.98)])
-    page.wait_for_function("(before) => !document.body.innerText.includes(before)", arg=before,
-                           timeout=60_000)
+    page.wait_for_function(
+        "(before) => !document.body.innerText.includes(before)", arg=before, timeout=60_000
+    )
     settle(page)
-    assert page.get_by_text("Selected points:").first.inner_text() != before   # the lasso picked new points
+    assert page.get_by_text("Selected points:").first.inner_text() != before  # the lasso picked new points
     page.get_by_role("button", name="Propagate").click()
     page.get_by_text("Monte Carlo:").first.wait_for(timeout=180_000)
     settle(page)
     animation = page.locator(".stPlotlyChart").nth(1)
     animation.scroll_into_view_if_needed()
     animation.get_by_text("Play").click()
-    page.wait_for_timeout(6000)                      # 30 frames at 120 ms: the ellipses reach the latent
+    page.wait_for_timeout(6000)  # 30 frames at 120 ms: the ellipses reach the latent
     page.mouse.move(0, 0)
     page.screenshot(path=str(artifacts / "uncertainty.png"))
     page.get_by_role("button", name="Map the region back to data").click()

@@ -15,8 +15,11 @@ MODELS = {m["name"]: m for m in checkpoints.shipped_models() if m["dataset"] in 
 
 def test_every_dataset_and_family_is_shipped_and_small():
     assert set(MODELS) == {f"{d}_{f}" for d in DATASETS for f in ("isotropic", "reducing")}
-    total = sum((checkpoints.ASSETS / f"{name}{ext}").stat().st_size for name in MODELS
-                for ext in (".safetensors", ".json"))
+    total = sum(
+        (checkpoints.ASSETS / f"{name}{ext}").stat().st_size
+        for name in MODELS
+        for ext in (".safetensors", ".json")
+    )
     assert total < 5 * 2**20
 
 
@@ -63,7 +66,8 @@ def test_card_figures_regenerate():
     flow = ic.load_flow(entry["path"])
     assert quality.iid_floor("circles", q["n"]) == pytest.approx(q["floor"], rel=1e-9)
     assert quality.generation_quality(flow, "circles", q["n"], q["pairs"])["energy"] == pytest.approx(
-        q["energy"], rel=1e-6)
+        q["energy"], rel=1e-6
+    )
     rt = quality.round_trip(flow, quality.iid_draws("circles", q["n"], 1, seed=77)[0])
     assert rt["max_error"] == pytest.approx(q["round_trip"]["max_error"], rel=1e-3)
     assert rt["nfe_encode"] == q["round_trip"]["nfe_encode"]

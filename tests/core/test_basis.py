@@ -30,8 +30,9 @@ def test_linear_map_is_the_jacobian_of_to_eigen():
     X = correlated()
     basis = EigenBasis.fit(X)
     dx = np.array([[0.3, -0.1, 0.2]])
-    np.testing.assert_allclose(basis.to_eigen(X[:1] + dx) - basis.to_eigen(X[:1]), dx @ basis.linear_map().T,
-                               atol=1e-12)
+    np.testing.assert_allclose(
+        basis.to_eigen(X[:1] + dx) - basis.to_eigen(X[:1]), dx @ basis.linear_map().T, atol=1e-12
+    )
     np.testing.assert_allclose(basis.raw_mean(), X.mean(0), atol=1e-10)
 
 
@@ -44,22 +45,25 @@ def test_signs_are_deterministic():
 def test_more_dimensions_than_points_and_constant_features_are_floored():
     rng = np.random.default_rng(1)
     X = rng.standard_normal((5, 8))
-    X[:, 3] = 7.0                                   # a constant feature
+    X[:, 3] = 7.0  # a constant feature
     basis = EigenBasis.fit(X)
     assert basis.eigenvalues.shape == (8,)
     assert np.all(basis.eigenvalues >= EIGENVALUE_FLOOR * basis.eigenvalues[0] * (1 - 1e-12))
     assert np.all(np.diff(basis.eigenvalues) <= 0)
-    assert basis.scale[3] == 1.0                    # not divided by zero
+    assert basis.scale[3] == 1.0  # not divided by zero
     np.testing.assert_allclose(basis.from_eigen(basis.to_eigen(X)), X, atol=1e-9)
 
 
-@pytest.mark.parametrize("X, message", [
-    (np.ones((10, 2)), "no variance"),
-    (np.array([[1.0, 2.0]]), "at least 2"),
-    (np.array([[1.0, np.nan], [2.0, 3.0]]), "NaN"),
-    (np.array([1.0, 2.0, 3.0]), "2-D"),
-    ([["a", "b"], ["c", "d"]], "numeric"),
-])
+@pytest.mark.parametrize(
+    "X, message",
+    [
+        (np.ones((10, 2)), "no variance"),
+        (np.array([[1.0, 2.0]]), "at least 2"),
+        (np.array([[1.0, np.nan], [2.0, 3.0]]), "NaN"),
+        (np.array([1.0, 2.0, 3.0]), "2-D"),
+        ([["a", "b"], ["c", "d"]], "numeric"),
+    ],
+)
 def test_bad_arrays_raise_value_errors(X, message):
     with pytest.raises(ValueError, match=message):
         EigenBasis.fit(X)

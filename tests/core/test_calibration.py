@@ -51,14 +51,18 @@ def test_bent_boundaries_are_refined_and_carried():
     """An exact empirical flow bends the Mahalanobis circles; refinement follows them."""
     X, _ = ic.datasets.load("moons", n=300, seed=0)
     basis = ic.EigenBasis.fit(X)
-    flow = ic.InflationaryFlow(basis, ic.Schedule.isotropic(basis.eigenvalues),
-                               ic.EmpiricalDenoiser(basis.to_eigen(X)))
+    flow = ic.InflationaryFlow(
+        basis, ic.Schedule.isotropic(basis.eigenvalues), ic.EmpiricalDenoiser(basis.to_eigen(X))
+    )
     result = cal.coverage_experiment(flow, radii=(1.0, 2.0), n_test=500, n_boundary=64, refine_rounds=2)
-    assert max(result.table["boundary_points"]) > 64            # points were inserted where it bends
+    assert max(result.table["boundary_points"]) > 64  # points were inserted where it bends
     b = result.boundaries[1]
     assert len(b.generated) == len(b.directions) == len(b.round_trip)
-    assert np.allclose(np.linalg.norm(b.round_trip / np.sqrt(flow.schedule.latent_variance()), axis=1),
-                       np.linalg.norm(b.directions, axis=1) * 2.0, atol=1e-3)   # the round trip comes home
+    assert np.allclose(
+        np.linalg.norm(b.round_trip / np.sqrt(flow.schedule.latent_variance()), axis=1),
+        np.linalg.norm(b.directions, axis=1) * 2.0,
+        atol=1e-3,
+    )  # the round trip comes home
     assert np.all(np.abs(result.table["after_generation"] - result.table["initial"]) <= 1.0)
 
 
@@ -73,10 +77,16 @@ def test_cancel_and_bad_input():
 
 def test_coverage_note_names_a_shrinking_noise_only_when_coverage_moved():
     lam = np.array([1.0, 0.5, 0.2])
-    shrinking = ic.Schedule.reducing(lam, dims_to_keep=2)               # default gap 3: 1 + g = -2
+    shrinking = ic.Schedule.reducing(lam, dims_to_keep=2)  # default gap 3: 1 + g = -2
     growing = ic.Schedule.reducing(lam, dims_to_keep=2, inflation_gap=0.5)
-    table = pd.DataFrame({"initial": [40.0, 86.0], "after_generation": [30.0, 86.0],
-                          "initial_se": [1.0, 1.0], "after_generation_se": [1.0, 1.0]})
+    table = pd.DataFrame(
+        {
+            "initial": [40.0, 86.0],
+            "after_generation": [30.0, 86.0],
+            "initial_se": [1.0, 1.0],
+            "after_generation_se": [1.0, 1.0],
+        }
+    )
     assert "shrinks" in cal.coverage_note(table, shrinking)
     assert cal.coverage_note(table, growing) == ""
     steady = table.assign(after_generation=[41.0, 85.0])

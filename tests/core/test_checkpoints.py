@@ -37,7 +37,7 @@ def saved():
 def _rewrite(data: bytes, tensors=None, **meta_changes) -> bytes:
     """Re-save a checkpoint with changed tensors and/or metadata entries."""
     (size,) = struct.unpack("<Q", data[:8])
-    meta = json.loads(data[8:8 + size])["__metadata__"]
+    meta = json.loads(data[8 : 8 + size])["__metadata__"]
     meta.update(meta_changes)
     return st_save(tensors if tensors is not None else st_load(data), metadata=meta)
 
@@ -131,14 +131,17 @@ def test_wrong_weight_shape(saved):
         ic.load_flow(_rewrite(data, tensors))
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"format_version": "99"}, "version"),
-    ({"format": "something-else"}, "not an inflationary-flow model"),
-    ({"network": json.dumps({"architecture": "unet-9000", "dim": 2})}, "architecture"),
-    ({"schedule": "{not json"}, "not valid JSON"),
-    ({"schedule": json.dumps({"family": "warp"})}, "Unknown schedule family"),
-    ({"basis": json.dumps({})}, "standardised"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"format_version": "99"}, "version"),
+        ({"format": "something-else"}, "not an inflationary-flow model"),
+        ({"network": json.dumps({"architecture": "unet-9000", "dim": 2})}, "architecture"),
+        ({"schedule": "{not json"}, "not valid JSON"),
+        ({"schedule": json.dumps({"family": "warp"})}, "Unknown schedule family"),
+        ({"basis": json.dumps({})}, "standardised"),
+    ],
+)
 def test_bad_metadata(saved, change, message):
     with pytest.raises(ValueError, match=message):
         ic.load_flow(_rewrite(saved[2], **change))

@@ -18,8 +18,30 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_train_sample_encode(tmp_path, capsys):
     model = tmp_path / "m.safetensors"
-    assert main(["train", "--dataset", "circles", "--schedule", "reducing", "--keep", "1", "--steps", "20",
-                 "--width", "16", "--depth", "1", "--device", "cpu", "--out", str(model)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--dataset",
+                "circles",
+                "--schedule",
+                "reducing",
+                "--keep",
+                "1",
+                "--steps",
+                "20",
+                "--width",
+                "16",
+                "--depth",
+                "1",
+                "--device",
+                "cpu",
+                "--out",
+                str(model),
+            ]
+        )
+        == 0
+    )
     flow = ic.load_flow(model)
     assert flow.schedule.family == "reducing" and flow.schedule.dims_to_keep == 1
     assert flow.card["data"]["dataset"] == "circles" and flow.card["training"]["steps"] == 20
@@ -28,8 +50,20 @@ def test_train_sample_encode(tmp_path, capsys):
     samples = np.load(tmp_path / "s.npy")
     assert samples.shape == (64, 2) and np.isfinite(samples).all()
     np.savetxt(tmp_path / "x.csv", samples[:10], delimiter=",", header="a,b", comments="")
-    assert main(["encode", "--model", str(model), "--data", str(tmp_path / "x.csv"),
-                 "--out", str(tmp_path / "u.csv")]) == 0
+    assert (
+        main(
+            [
+                "encode",
+                "--model",
+                str(model),
+                "--data",
+                str(tmp_path / "x.csv"),
+                "--out",
+                str(tmp_path / "u.csv"),
+            ]
+        )
+        == 0
+    )
     latents = np.loadtxt(tmp_path / "u.csv", delimiter=",")
     np.testing.assert_allclose(latents, flow.encode(samples[:10]), rtol=1e-9, atol=1e-9)
     assert "saved" in capsys.readouterr().out
@@ -37,9 +71,32 @@ def test_train_sample_encode(tmp_path, capsys):
 
 def test_digits_train_on_their_fixed_set(tmp_path):
     model = tmp_path / "d.safetensors"
-    assert main(["train", "--dataset", "digits", "--schedule", "reducing", "--keep", "2", "--steps", "2",
-                 "--width", "16", "--depth", "1", "--batch-size", "64", "--device", "cpu",
-                 "--out", str(model)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--dataset",
+                "digits",
+                "--schedule",
+                "reducing",
+                "--keep",
+                "2",
+                "--steps",
+                "2",
+                "--width",
+                "16",
+                "--depth",
+                "1",
+                "--batch-size",
+                "64",
+                "--device",
+                "cpu",
+                "--out",
+                str(model),
+            ]
+        )
+        == 0
+    )
     card = ic.load_flow(model).card
     assert card["data"]["fresh_samples"] is False and card["data"]["dim"] == 64
 
@@ -65,9 +122,25 @@ def test_sample_takes_a_shipped_model_by_name(tmp_path, capsys):
 
 def _cli_train(prefix: list[str], out: Path) -> np.ndarray:
     env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
-    cmd = prefix + ["-m", "inflow_core", "train", "--dataset", "circles", "--steps", "30", "--seed", "1",
-                    "--batch-size", "512", "--device", "cpu", "--out", str(out / "m.safetensors"),
-                    "--history", str(out / "h.csv")]
+    cmd = prefix + [
+        "-m",
+        "inflow_core",
+        "train",
+        "--dataset",
+        "circles",
+        "--steps",
+        "30",
+        "--seed",
+        "1",
+        "--batch-size",
+        "512",
+        "--device",
+        "cpu",
+        "--out",
+        str(out / "m.safetensors"),
+        "--history",
+        str(out / "h.csv"),
+    ]
     subprocess.run(cmd, check=True, env=env, cwd=out, capture_output=True, timeout=300)
     return np.loadtxt(out / "h.csv", delimiter=",", skiprows=1)
 

@@ -20,7 +20,7 @@ def test_every_dataset_loads_deterministically(name):
     assert not np.array_equal(X, X3)
     if labels is not None:
         assert labels.shape == (n,)
-    if name not in ("gaussian", "digits"):          # toy sets are z-scored per coordinate
+    if name not in ("gaussian", "digits"):  # toy sets are z-scored per coordinate
         np.testing.assert_allclose(X.mean(0), 0, atol=1e-12)
         np.testing.assert_allclose(X.std(0), 1, atol=1e-12)
 
@@ -44,15 +44,18 @@ def test_digits_are_64_dimensional_with_labels():
     assert X.shape == (1797, 64) and set(labels) == set(range(10))
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"name": "spirals"}, "Unknown dataset"),
-    ({"name": "circles", "n": 5}, "n must be"),
-    ({"name": "circles", "n": 2.5}, "n must be"),
-    ({"name": "circles", "seed": -1}, "seed"),
-    ({"name": "circles", "dim": 3}, "dim only applies"),
-    ({"name": "circles", "noise": -0.1}, "noise"),
-    ({"name": "digits", "n": 5000}, "at most 1797"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"name": "spirals"}, "Unknown dataset"),
+        ({"name": "circles", "n": 5}, "n must be"),
+        ({"name": "circles", "n": 2.5}, "n must be"),
+        ({"name": "circles", "seed": -1}, "seed"),
+        ({"name": "circles", "dim": 3}, "dim only applies"),
+        ({"name": "circles", "noise": -0.1}, "noise"),
+        ({"name": "digits", "n": 5000}, "at most 1797"),
+    ],
+)
 def test_bad_dataset_parameters(kwargs, message):
     with pytest.raises(ValueError, match=message):
         datasets.load(**kwargs)
@@ -69,13 +72,16 @@ def test_valid_csv_with_label_column():
     assert set(table.labels) == {0, 1}
 
 
-@pytest.mark.parametrize("text, message", [
-    ("x,name\n" + "\n".join(f"{i},n{i}" for i in range(12)), "not numeric"),
-    ("x,y\n" + "\n".join(f"{i},{'nan' if i == 4 else i}" for i in range(12)), "row 5"),
-    ("x\n" + "\n".join(str(i) for i in range(12)), "at least 10 rows and 2 numeric columns"),
-    ("x,y\n1,2\n3,4", "at least 10 rows"),
-    ("", "empty"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("x,name\n" + "\n".join(f"{i},n{i}" for i in range(12)), "not numeric"),
+        ("x,y\n" + "\n".join(f"{i},{'nan' if i == 4 else i}" for i in range(12)), "row 5"),
+        ("x\n" + "\n".join(str(i) for i in range(12)), "at least 10 rows and 2 numeric columns"),
+        ("x,y\n1,2\n3,4", "at least 10 rows"),
+        ("", "empty"),
+    ],
+)
 def test_invalid_csvs_are_explained(text, message):
     with pytest.raises(ValueError, match=message):
         datasets.load_table(csv_bytes(text) if text else b"", "bad.csv")

@@ -30,7 +30,7 @@ def test_empirical_denoiser_matches_brute_force_at_every_noise_level(c):
     ref = rng.standard_normal((300, 3)) * [2.0, 1.0, 0.3]
     y = ref[:50] + rng.standard_normal((50, 3)) * np.sqrt(c)
     noise = np.array([c, 2 * c, 0.5 * c])
-    den = EmpiricalDenoiser(ref, block_entries=1000)       # force many chunks
+    den = EmpiricalDenoiser(ref, block_entries=1000)  # force many chunks
     out = den(torch.as_tensor(y), 0.0, torch.as_tensor(noise)).numpy()
     np.testing.assert_allclose(out, brute_force_empirical(y, ref, noise), rtol=1e-9, atol=1e-10)
 
@@ -41,7 +41,7 @@ def test_empirical_denoiser_limits():
     den = EmpiricalDenoiser(ref)
     y = torch.as_tensor(ref[:10] + 1e-3)
     tiny = den(y, 0.0, torch.full((2,), 1e-8, dtype=torch.float64)).numpy()
-    np.testing.assert_allclose(tiny, ref[:10], atol=1e-12)          # snaps to the nearest reference
+    np.testing.assert_allclose(tiny, ref[:10], atol=1e-12)  # snaps to the nearest reference
     huge = den(y, 0.0, torch.full((2,), 1e8, dtype=torch.float64)).numpy()
     np.testing.assert_allclose(huge, np.broadcast_to(ref.mean(0), (10, 2)), atol=1e-6)  # the mean
 

@@ -20,8 +20,11 @@ def held_out() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def test_reducing_to_2_and_10_are_shipped_and_small():
     assert set(MODELS) == {"digits_reducing2", "digits_reducing10"}
-    size = sum((checkpoints.ASSETS / f"{name}{ext}").stat().st_size for name in MODELS
-               for ext in (".safetensors", ".json"))
+    size = sum(
+        (checkpoints.ASSETS / f"{name}{ext}").stat().st_size
+        for name in MODELS
+        for ext in (".safetensors", ".json")
+    )
     assert size < 2 * 2**20
 
 
@@ -33,14 +36,21 @@ def test_digits_model_matches_its_card(name):
     assert flow.card == json.loads((checkpoints.ASSETS / f"{name}.json").read_text())
     d = int(name.removeprefix("digits_reducing"))
     assert flow.dim == 64 and flow.schedule.dims_to_keep == d and card["quality"]["d"] == d
-    assert card["data"] == {"dataset": "digits", "n": 1200, "seed": 0, "noise": None, "dim": 64,
-                            "n_train": 1200, "fresh_samples": False}
-    assert not flow.basis.standardize                      # pixels share one unit: no z-scoring
+    assert card["data"] == {
+        "dataset": "digits",
+        "n": 1200,
+        "seed": 0,
+        "noise": None,
+        "dim": 64,
+        "n_train": 1200,
+        "fresh_samples": False,
+    }
+    assert not flow.basis.standardize  # pixels share one unit: no z-scoring
     X_train, _, _ = held_out()
     np.testing.assert_allclose(flow.basis.raw_mean(), X_train.mean(axis=0), atol=1e-9)
-    assert card["training"]["seconds"] <= 180               # the budget (measured, on 2 cores)
+    assert card["training"]["seconds"] <= 180  # the budget (measured, on 2 cores)
     q = card["quality"]
-    assert q["round_trip"]["max_error"] < 0.1 and q["round_trip"]["mean_error"] < 1e-3   # pixel values 0-16
+    assert q["round_trip"]["max_error"] < 0.1 and q["round_trip"]["mean_error"] < 1e-3  # pixel values 0-16
     assert q["generation"]["gaussian"] > 0 and q["generation"]["floor"] > 0
 
 
@@ -55,4 +65,5 @@ def test_card_reconstruction_and_neighbourhood_figures_regenerate():
     recon = reduction.decode_kept(flow, Z)
     assert reduction.rms_error(X_test, recon) == pytest.approx(q["reconstruction_rms"]["flow"], rel=1e-3)
     assert reduction.trustworthiness(X_test, Z, 10) == pytest.approx(
-        q["neighbourhood"]["flow"]["trustworthiness"], abs=1e-3)
+        q["neighbourhood"]["flow"]["trustworthiness"], abs=1e-3
+    )

@@ -20,10 +20,26 @@ def star(points: int = 5, outer: float = 1.0, inner: float = 0.4) -> np.ndarray:
 
 
 def test_square_inside_outside_and_edges():
-    points = [(0.5, 0.5), (1.5, 0.5), (-0.1, 0.2), (0.5, 1.0001),  # inside, outside x3
-              (1.0, 0.5), (0.0, 0.0), (0.5, 0.0), (1.0, 1.0)]        # on an edge or a corner
-    assert datasets.points_in_polygon(points, SQUARE).tolist() == [True, False, False, False,
-                                                                   True, True, True, True]
+    points = [
+        (0.5, 0.5),
+        (1.5, 0.5),
+        (-0.1, 0.2),
+        (0.5, 1.0001),  # inside, outside x3
+        (1.0, 0.5),
+        (0.0, 0.0),
+        (0.5, 0.0),
+        (1.0, 1.0),
+    ]  # on an edge or a corner
+    assert datasets.points_in_polygon(points, SQUARE).tolist() == [
+        True,
+        False,
+        False,
+        False,
+        True,
+        True,
+        True,
+        True,
+    ]
 
 
 def test_orientation_and_a_closing_vertex_do_not_matter():
@@ -36,7 +52,7 @@ def test_orientation_and_a_closing_vertex_do_not_matter():
 
 
 def test_concave_l_shape():
-    inside = [(0.5, 0.5), (1.5, 0.5), (0.5, 1.5), (1.0, 1.5)]    # the last on the inner edge
+    inside = [(0.5, 0.5), (1.5, 0.5), (0.5, 1.5), (1.0, 1.5)]  # the last on the inner edge
     outside = [(1.5, 1.5), (1.9, 1.9), (2.5, 0.5), (1.01, 1.01)]  # in the missing quarter, or beyond
     mask = datasets.points_in_polygon(inside + outside, L_SHAPE)
     assert mask.tolist() == [True] * 4 + [False] * 4
@@ -77,14 +93,17 @@ def test_polygon_area():
     assert datasets.polygon_area(L_SHAPE[::-1]) == pytest.approx(3.0)
 
 
-@pytest.mark.parametrize("polygon, message", [
-    ([(0, 0), (1, 1), (2, 2)], "a line or a point"),                 # collinear, though its box is not flat
-    ([(0, 0), (1, 0), (2, 0), (3, 0)], "a line or a point"),
-    ([(0.5, 0.5)] * 4, "a line or a point"),
-    ([(0, 0), (1, 1)], "at least 3 vertices"),
-    ([(0, 0), (1, np.nan), (0, 1)], "NaN"),
-    ([[0, 0, 0]], "shape"),
-])
+@pytest.mark.parametrize(
+    "polygon, message",
+    [
+        ([(0, 0), (1, 1), (2, 2)], "a line or a point"),  # collinear, though its box is not flat
+        ([(0, 0), (1, 0), (2, 0), (3, 0)], "a line or a point"),
+        ([(0.5, 0.5)] * 4, "a line or a point"),
+        ([(0, 0), (1, 1)], "at least 3 vertices"),
+        ([(0, 0), (1, np.nan), (0, 1)], "NaN"),
+        ([[0, 0, 0]], "shape"),
+    ],
+)
 def test_degenerate_polygons_raise(polygon, message):
     with pytest.raises(ValueError, match=message):
         datasets.spray(polygon, 10, seed=0)
@@ -111,7 +130,7 @@ def test_drawing_csv_round_trips_through_load_table():
     frame = pd.read_csv(io.BytesIO(content))
     assert list(frame.columns) == ["x1", "x2", "class"] and frame["class"].iloc[-1] == "class 2"
     table = datasets.load_table(content, "drawing.csv", label_column="class")
-    np.testing.assert_array_equal(table.X, pts)                      # repr: exactly the same numbers
+    np.testing.assert_array_equal(table.X, pts)  # repr: exactly the same numbers
     assert table.labels.tolist() == [0] * 6 + [1] * 6
 
 

@@ -44,18 +44,21 @@ def test_gaussian_flow_reproduces_the_closed_form(family, dim):
     J = closed_form_jacobian(flow.schedule)
     U0 = flow.to_flow(X)
     U = flow.encode(X, **TIGHT)
-    np.testing.assert_allclose(U, U0 * J, atol=1e-4 * np.abs(U0 * J).max())            # forward map
+    np.testing.assert_allclose(U, U0 * J, atol=1e-4 * np.abs(U0 * J).max())  # forward map
     back = flow.decode(U0 * J, **TIGHT)
-    np.testing.assert_allclose(back, X, atol=1e-4 * np.abs(X).max())                    # backward map
+    np.testing.assert_allclose(back, X, atol=1e-4 * np.abs(X).max())  # backward map
     np.testing.assert_allclose(flow.decode(U, **TIGHT), X, atol=1e-4 * np.abs(X).max())  # round trip
     # Endpoint variance: the map carries v(0) to v(T) exactly, so var(u(T)) / var(u(0)) = v(T) / v(0).
     sched = flow.schedule
-    np.testing.assert_allclose(U.var(0) / U0.var(0), sched.latent_variance() / sched.marginal_variance(0.0),
-                               rtol=1e-4)
+    np.testing.assert_allclose(
+        U.var(0) / U0.var(0), sched.latent_variance() / sched.marginal_variance(0.0), rtol=1e-4
+    )
 
 
-@pytest.mark.parametrize("method, options", [("dopri8", TIGHT), ("bosh3", {"rtol": 1e-8, "atol": 1e-8}),
-                                             ("rk4", {"step_size": 0.01})])
+@pytest.mark.parametrize(
+    "method, options",
+    [("dopri8", TIGHT), ("bosh3", {"rtol": 1e-8, "atol": 1e-8}), ("rk4", {"step_size": 0.01})],
+)
 def test_other_integrators_reproduce_the_closed_form(method, options):
     X, flow = gaussian_flow("reducing", 3)
     J = closed_form_jacobian(flow.schedule)
@@ -71,8 +74,11 @@ def test_trajectory_frames_follow_the_closed_form_in_both_directions():
     assert traj.times[0] == 0 and traj.times[-1] == pytest.approx(sched.t_max)
     assert traj.states.shape == (9, 300, 2)
     lam = sched.eigenvalues
-    growth = sched.scale(traj.times) / sched.scale(0.0) * np.sqrt((lam + sched.noise(traj.times)) /
-                                                                   (lam + sched.noise(0.0)))
+    growth = (
+        sched.scale(traj.times)
+        / sched.scale(0.0)
+        * np.sqrt((lam + sched.noise(traj.times)) / (lam + sched.noise(0.0)))
+    )
     np.testing.assert_allclose(traj.states, traj.states[0][None] * growth[:, None, :], atol=1e-4)
     gen = flow.trajectory(traj.states[-1], "generate", n_frames=9, **TIGHT)
     np.testing.assert_allclose(gen.times, traj.times[::-1])
@@ -122,7 +128,7 @@ def test_initial_draws_blur_each_point_by_the_initial_noise(circles):
     draws = iso.initial_draws(X, seed=3)
     offsets = basis.to_eigen(draws) - basis.to_eigen(X)
     np.testing.assert_allclose(offsets.var(axis=0), iso.schedule.noise(0.0), rtol=0.1)
-    np.testing.assert_array_equal(iso.initial_draws(X, seed=3), draws)   # seeded
+    np.testing.assert_array_equal(iso.initial_draws(X, seed=3), draws)  # seeded
     with pytest.raises(ValueError, match="D = 2"):
         iso.initial_draws(np.zeros((4, 3)))
 
@@ -167,7 +173,7 @@ def test_priors_for_dimensions_that_never_inflate(circles):
     assert U_eps[:, 0].var() == pytest.approx(v[0], rel=0.1)
     U_emp = red.prior_samples(2000, seed=0, prior="empirical")
     encoded = red.encode_reference(seed=0)
-    assert set(np.round(U_emp[:, 1], 12)) <= set(np.round(encoded[:, 1], 12))   # resampled encoded latents
+    assert set(np.round(U_emp[:, 1], 12)) <= set(np.round(encoded[:, 1], 12))  # resampled encoded latents
     # The empirical prior is the better one on a frozen dimension (docs/MATH.md section 7).
     gauss = energy_distance(red.decode(U[:1000]), X)
     emp = energy_distance(red.decode(U_emp[:1000]), X)

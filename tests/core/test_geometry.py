@@ -18,8 +18,8 @@ def test_points_in_square_exact():
     grid = np.random.default_rng(0).uniform(-1, 2, (5000, 2))
     expected = np.all((grid > 0) & (grid < 1), axis=1)
     assert np.array_equal(geometry.points_in_polygon(grid, square), expected)
-    assert np.array_equal(geometry.points_in_polygon(grid, square[::-1]), expected)   # orientation-free
-    ell = np.array([[0, 0], [2, 0], [2, 1], [1, 1], [1, 2], [0, 2]], dtype=float)     # non-convex L
+    assert np.array_equal(geometry.points_in_polygon(grid, square[::-1]), expected)  # orientation-free
+    ell = np.array([[0, 0], [2, 0], [2, 1], [1, 1], [1, 2], [0, 2]], dtype=float)  # non-convex L
     expected_l = np.all((grid > 0) & (grid < 2), axis=1) & ~np.all(grid > 1, axis=1)
     assert np.array_equal(geometry.points_in_polygon(grid, ell), expected_l)
 
@@ -29,7 +29,7 @@ def test_icosphere_is_closed_and_outward():
         v, f = geometry.icosphere(level)
         assert len(v) == 10 * 4**level + 2 and len(f) == 20 * 4**level
         assert np.allclose(np.linalg.norm(v, axis=1), 1.0)
-        assert len(geometry.mesh_edges(f)) * 2 == 3 * len(f)       # every edge shared by two faces
+        assert len(geometry.mesh_edges(f)) * 2 == 3 * len(f)  # every edge shared by two faces
         tri = v[f]
         normals = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
         assert np.all(np.einsum("fi,fi->f", normals, tri.mean(axis=1)) > 0)
@@ -39,11 +39,11 @@ def test_sphere_mesh_winding_exact():
     v, f = geometry.icosphere(2)
     pts = np.random.default_rng(1).uniform(-1.2, 1.2, (3000, 3))
     r = np.linalg.norm(pts, axis=1)
-    clear = (r < 0.95) | (r > 1.0)           # the level-2 mesh lies between radius 0.95 and 1
+    clear = (r < 0.95) | (r > 1.0)  # the level-2 mesh lies between radius 0.95 and 1
     w = geometry.winding_numbers(pts[clear], v, f)
     assert np.allclose(w, (r[clear] < 0.95).astype(float), atol=1e-9)
     assert np.array_equal(geometry.points_in_mesh(pts[clear], v, f), r[clear] < 0.95)
-    cube = v / np.abs(v).max(axis=1, keepdims=True)     # the same mesh pushed onto a cube
+    cube = v / np.abs(v).max(axis=1, keepdims=True)  # the same mesh pushed onto a cube
     inside = geometry.points_in_mesh(np.array([[0.9, 0.0, 0.0], [0.0, 0.0, 1.3], [0.5, 0.5, 0.5]]), cube, f)
     assert inside.tolist() == [True, False, True]
 
@@ -54,7 +54,7 @@ def test_partial_subdivision_keeps_mesh_closed():
     v2, f2 = geometry.subdivide(v, f, mask)
     assert len(v2) == len(v) + mask.sum()
     assert len(geometry.mesh_edges(f2)) * 2 == 3 * len(f2)
-    assert _volume(v2, f2) == pytest.approx(_volume(v, f), rel=1e-12)   # straight-edge midpoints: same solid
+    assert _volume(v2, f2) == pytest.approx(_volume(v, f), rel=1e-12)  # straight-edge midpoints: same solid
     assert geometry.winding_numbers(np.zeros((1, 3)), v2, f2)[0] == pytest.approx(1.0)
 
 

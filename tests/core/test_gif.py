@@ -32,8 +32,16 @@ def plot_pixel(x: float, y: float) -> tuple[int, int]:
 def test_one_frame_per_time_with_the_last_one_held_and_looping():
     times = np.linspace(0.0, 2.0, 12)
     states = np.zeros((12, 3, 2))
-    data = gif.flow_gif(times, states, np.full((3, 3), 200, np.uint8), ["u1", "u2"], RANGES, size=SIZE,
-                        frame_ms=50, hold_ms=900)
+    data = gif.flow_gif(
+        times,
+        states,
+        np.full((3, 3), 200, np.uint8),
+        ["u1", "u2"],
+        RANGES,
+        size=SIZE,
+        frame_ms=50,
+        hold_ms=900,
+    )
     image = Image.open(io.BytesIO(data))
     assert image.format == "GIF" and image.size == SIZE and image.n_frames == 12
     assert image.info["loop"] == 0
@@ -48,8 +56,17 @@ def test_particles_move_to_their_coordinates_in_their_colours():
     # Two particles swap corners between the first and the last frame.
     states = np.array([[[-0.5, -0.5], [0.5, 0.5]], [[0.5, 0.5], [-0.5, -0.5]]])
     red, blue = (213, 94, 0), (0, 114, 178)
-    frames = frames_of(gif.flow_gif(np.array([0.0, 1.0]), states, np.array([red, blue], np.uint8),
-                                    ["u1", "u2"], RANGES, size=SIZE, dot_radius=4))
+    frames = frames_of(
+        gif.flow_gif(
+            np.array([0.0, 1.0]),
+            states,
+            np.array([red, blue], np.uint8),
+            ["u1", "u2"],
+            RANGES,
+            size=SIZE,
+            dot_radius=4,
+        )
+    )
     low, high = plot_pixel(-0.5, -0.5), plot_pixel(0.5, 0.5)
     # GIF palettes may move a colour by a few levels.
     assert np.allclose(frames[0].getpixel(low), red, atol=8)
@@ -65,12 +82,14 @@ def test_class_colours_are_exact_and_particles_outside_the_ranges_are_not_drawn(
     states[:, :, 0] = np.linspace(-0.9, 0.9, 10)
     states[:, :, 1] = -0.8  # below the legend box in the upper left
     states[:, 9] = [5.0, 5.0]  # far outside the ranges: left out, not smeared onto the margin
-    frames = frames_of(gif.flow_gif(np.arange(3.0), states, rgb, ["u1", "u2"], RANGES, size=SIZE,
-                                    legend=legend))
+    frames = frames_of(
+        gif.flow_gif(np.arange(3.0), states, rgb, ["u1", "u2"], RANGES, size=SIZE, legend=legend)
+    )
     for i in range(9):
         assert frames[2].getpixel(plot_pixel(states[2, i, 0], -0.8)) == tuple(int(v) for v in rgb[i])
-    without = frames_of(gif.flow_gif(np.arange(3.0), states[:, :9], rgb[:9], ["u1", "u2"], RANGES, size=SIZE,
-                                     legend=legend))
+    without = frames_of(
+        gif.flow_gif(np.arange(3.0), states[:, :9], rgb[:9], ["u1", "u2"], RANGES, size=SIZE, legend=legend)
+    )
     assert np.array_equal(np.asarray(frames[2]), np.asarray(without[2]))
 
 
@@ -79,8 +98,9 @@ def test_bad_input_gives_clear_errors():
     with pytest.raises(ValueError, match="two coordinates"):
         gif.flow_gif(np.zeros(2), np.zeros((2, 2, 3)), colours, ["u1", "u2"], RANGES)
     with pytest.raises(ValueError, match="frames"):
-        gif.flow_gif(np.zeros(gif.MAX_FRAMES + 1), np.zeros((gif.MAX_FRAMES + 1, 2, 2)), colours,
-                     ["u1", "u2"], RANGES)
+        gif.flow_gif(
+            np.zeros(gif.MAX_FRAMES + 1), np.zeros((gif.MAX_FRAMES + 1, 2, 2)), colours, ["u1", "u2"], RANGES
+        )
     with pytest.raises(ValueError, match="non-finite"):
         gif.flow_gif(np.zeros(2), np.full((2, 2, 2), np.nan), colours, ["u1", "u2"], RANGES)
     with pytest.raises(ValueError, match="rgb"):

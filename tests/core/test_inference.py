@@ -29,8 +29,11 @@ def gaussian_flow(circles):
 
 def exact_flow(circles, family):
     X, basis = circles
-    sched = ic.Schedule.isotropic(basis.eigenvalues) if family == "isotropic" else \
-        ic.Schedule.reducing(basis.eigenvalues, dims_to_keep=1)
+    sched = (
+        ic.Schedule.isotropic(basis.eigenvalues)
+        if family == "isotropic"
+        else ic.Schedule.reducing(basis.eigenvalues, dims_to_keep=1)
+    )
     return ic.InflationaryFlow(basis, sched, ic.EmpiricalDenoiser(basis.to_eigen(X)))
 
 
@@ -47,8 +50,12 @@ def test_mixture_density_and_sampling_agree():
     np.testing.assert_allclose(np.bincount(labels) / len(labels), TRUE_WEIGHTS, atol=0.01)
     np.testing.assert_allclose(z[labels == 1].std(axis=0), [0.1, 1.0], rtol=0.03)
     # log p(z | w) against scipy's normal densities
-    expected = np.log(sum(w * stats.multivariate_normal(m, np.diag(s**2)).pdf(z[:50])
-                          for w, m, s in zip(TRUE_WEIGHTS, mix.means, mix.sds, strict=True)))
+    expected = np.log(
+        sum(
+            w * stats.multivariate_normal(m, np.diag(s**2)).pdf(z[:50])
+            for w, m, s in zip(TRUE_WEIGHTS, mix.means, mix.sds, strict=True)
+        )
+    )
     np.testing.assert_allclose(mix.log_prob(z[:50], TRUE_WEIGHTS), expected, rtol=1e-12)
     # with an extra per-point covariance, each component is N(m_k, S_k + extra_n)
     extra = np.array([[[0.02, 0.01], [0.01, 0.03]]] * 5)
@@ -86,7 +93,7 @@ def test_samplers_agree_with_the_grid_oracle(gaussian_flow, true_latents):
         assert np.all((post.interval95[:, 0] < TRUE_WEIGHTS) & (TRUE_WEIGHTS < post.interval95[:, 1]))
         assert post.encode_stats is None
     assert np.abs(gibbs.mean - grid.mean).max() < 0.005
-    assert np.abs(grid.draws.mean(axis=0) - grid.mean).max() < 0.003      # draws sample the grid posterior
+    assert np.abs(grid.draws.mean(axis=0) - grid.mean).max() < 0.003  # draws sample the grid posterior
     assert gibbs.rhat is None and hmc.rhat.shape == (3,) and np.all(hmc.rhat < 1.01)
     assert np.all(hmc.ess > 500)
     # Thinned to near-independent draws (Gibbs' autocorrelation time is ~3 sweeps), HMC and Gibbs are
@@ -105,7 +112,7 @@ def test_convergence_diagnostics_against_known_chains():
     for t in range(1, 4000):
         ar[:, t] = 0.5 * ar[:, t - 1] + rng.standard_normal((4, 1))
     assert inf.effective_sample_size(ar)[0] == pytest.approx(16000 / 3, rel=0.15)
-    shifted = iid + np.arange(4)[:, None, None]                       # chains that disagree
+    shifted = iid + np.arange(4)[:, None, None]  # chains that disagree
     assert inf.split_rhat(shifted)[0] > 1.5
 
 
@@ -137,7 +144,7 @@ def test_latent_covariance_under_observation_noise_is_the_linearised_closed_form
     sched = gaussian_flow.schedule
     lam, t_end, sd = basis.eigenvalues, sched.t_max, np.sqrt(sched.latent_variance())
     growth = np.sqrt((lam + sched.noise(t_end)) / (lam + sched.noise(0.0)))
-    J = (sched.scale(t_end) * growth / sd)[:, None] * basis.linear_map()          # A(0) cancels
+    J = (sched.scale(t_end) * growth / sd)[:, None] * basis.linear_map()  # A(0) cancels
     noise = np.array([[0.01, 0.002], [0.002, 0.02]])
     z, cov, _ = inf.encode_latents(gaussian_flow, X[:3], noise, rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(cov, np.broadcast_to(J @ noise @ J.T, (3, 2, 2)), rtol=1e-6)
@@ -201,18 +208,33 @@ def test_sbc_passes_with_the_exact_flow_and_fails_with_coarse_euler(circles):
     flow = exact_flow(circles, "isotropic")
     mix = inf.LatentMixture.paper_preset()
     right = inf.sbc(flow, mix, replicates=200, n=10, draws=19, seed=0)
-    euler = inf.sbc(flow, mix, replicates=200, n=10, draws=19, seed=0, solver_method="euler",
-                    step_size=flow.schedule.t_max / 5)
+    euler = inf.sbc(
+        flow,
+        mix,
+        replicates=200,
+        n=10,
+        draws=19,
+        seed=0,
+        solver_method="euler",
+        step_size=flow.schedule.t_max / 5,
+    )
     assert np.all(right.p_values > 0.01)
     assert euler.p_values.min() < 1e-3
-    assert euler.nfe == 10                                             # 5 steps each way
+    assert euler.nfe == 10  # 5 steps each way
 
 
 def test_sbc_summaries_progress_and_stop(gaussian_flow):
     mix = inf.LatentMixture.paper_preset()
     seen = []
-    res = inf.sbc(gaussian_flow, mix, replicates=50, n=10, draws=9, seed=3,
-                  progress=lambda fraction, message: seen.append(fraction))
+    res = inf.sbc(
+        gaussian_flow,
+        mix,
+        replicates=50,
+        n=10,
+        draws=9,
+        seed=3,
+        progress=lambda fraction, message: seen.append(fraction),
+    )
     assert seen and seen == sorted(seen) and seen[-1] == pytest.approx(0.8)
     assert res.bins == 10 and res.truths.shape == (50, 3)
     edges, counts = res.histogram()
@@ -222,8 +244,9 @@ def test_sbc_summaries_progress_and_stop(gaussian_flow):
     q, diff = res.ecdf_difference()
     np.testing.assert_allclose(diff[:, 0], (res.ranks[None, :, 0] < np.arange(1, 10)[:, None]).mean(1) - q)
     assert res.ecdf_band.shape == (3, 9) and np.all(res.ecdf_band[1] <= 0) and np.all(res.ecdf_band[2] >= 0)
-    np.testing.assert_array_equal(inf.sbc(gaussian_flow, mix, replicates=50, n=10, draws=9, seed=3).ranks,
-                                  res.ranks)                                               # seeded
+    np.testing.assert_array_equal(
+        inf.sbc(gaussian_flow, mix, replicates=50, n=10, draws=9, seed=3).ranks, res.ranks
+    )  # seeded
     stop = threading.Event()
     stop.set()
     with pytest.raises(inf.Cancelled):
@@ -237,4 +260,4 @@ def test_sbc_validation(gaussian_flow):
     with pytest.raises(ValueError, match="replicates"):
         inf.sbc(gaussian_flow, mix, replicates=5, n=5, draws=9)
     with pytest.raises(ValueError, match="draws"):
-        inf.sbc(gaussian_flow, mix, replicates=20, n=5, draws=100)        # 101 bins do not divide
+        inf.sbc(gaussian_flow, mix, replicates=20, n=5, draws=100)  # 101 bins do not divide

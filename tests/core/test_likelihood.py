@@ -10,12 +10,12 @@ import inflow_core as ic
 from inflow_core import likelihood as lk
 
 TIGHT = {"rtol": 1e-8, "atol": 1e-8}
-LOOSE = {"rtol": 1e-4, "atol": 1e-4}   # enough where the standard error is ~1 nat
+LOOSE = {"rtol": 1e-4, "atol": 1e-4}  # enough where the standard error is ~1 nat
 
 
 def gaussian_flow(family: str, dim: int, standardize: bool):
     X, _ = ic.datasets.load("gaussian", n=300, seed=1, dim=dim)
-    X = X * np.arange(1, dim + 1) + np.arange(dim)       # unequal feature scales and means: z-scoring matters
+    X = X * np.arange(1, dim + 1) + np.arange(dim)  # unequal feature scales and means: z-scoring matters
     basis = ic.EigenBasis.fit(X, standardize=standardize)
     params = {"dims_to_keep": max(1, dim // 2)} if family == "reducing" else {}
     sched = ic.Schedule.create(family, basis.eigenvalues, **params)
@@ -50,7 +50,7 @@ def test_hutchinson_is_exact_on_the_gaussian_flow(family):
     # The Gaussian field is diagonal in flow coordinates, and Rademacher probes have eps_i^2 = 1, so every
     # probe returns the exact trace: standard error zero, value the closed form.
     X, flow = gaussian_flow(family, 10, standardize=True)
-    lp = flow.log_prob(X[:20], **TIGHT)                      # "auto" picks Hutchinson above D = 8
+    lp = flow.log_prob(X[:20], **TIGHT)  # "auto" picks Hutchinson above D = 8
     assert lp.divergence == "hutchinson"
     assert np.abs(lp.total - gaussian_oracle(flow, X[:20])).max() < 1e-5 + 3 * lp.se.max()
     assert lp.se.max() < 1e-8
@@ -70,9 +70,9 @@ def test_hutchinson_agrees_with_the_exact_divergence_within_its_standard_error()
     # 1e-4 two-sided quantile (5.2), and a root mean square near 1 (a wrong se scales it).
     z = (hutch.total - exact.total) / hutch.se
     assert np.abs(z).max() < 5.2 and 0.5 < np.sqrt(np.mean(z**2)) < 1.6
-    np.testing.assert_allclose(hutch.latent, exact.latent, atol=1e-3)      # probes do not move the path
+    np.testing.assert_allclose(hutch.latent, exact.latent, atol=1e-3)  # probes do not move the path
     again = flow.log_prob(X[100:], divergence="hutchinson", probes=16, seed=0, **LOOSE)
-    np.testing.assert_array_equal(again.total, hutch.total)                # seeded
+    np.testing.assert_array_equal(again.total, hutch.total)  # seeded
 
 
 @pytest.fixture(scope="module")
@@ -87,8 +87,12 @@ def kernel_density(flow, X_ref, X) -> np.ndarray:
     c0 = flow.schedule.noise(0.0)
     Y, Y_ref = flow.basis.to_eigen(X), flow.basis.to_eigen(X_ref)
     d2 = ((Y[:, None, :] - Y_ref[None]) ** 2 / c0).sum(axis=-1)
-    return (logsumexp(-0.5 * d2, axis=1) - np.log(len(Y_ref)) - 0.5 * np.log(2 * np.pi * c0).sum()
-            - np.log(flow.basis.scale).sum())
+    return (
+        logsumexp(-0.5 * d2, axis=1)
+        - np.log(len(Y_ref))
+        - 0.5 * np.log(2 * np.pi * c0).sum()
+        - np.log(flow.basis.scale).sum()
+    )
 
 
 @pytest.mark.parametrize("family", ["isotropic", "reducing", "proportional"])
@@ -143,9 +147,9 @@ def test_dequantised_bits_per_dim_of_a_uniform_density():
 def test_learned_circles_density_integrates_to_one():
     flow = ic.load_flow(ic.checkpoints.ASSETS / "circles_isotropic.safetensors")
     X, _ = ic.datasets.load("circles", n=2000, seed=0)
-    assert X.min() > -2.5 and X.max() < 2.5                  # the grid covers the data with a margin
+    assert X.min() > -2.5 and X.max() < 2.5  # the grid covers the data with a margin
     xs, ys, log_p = lk.density_grid(flow, (-2.5, 2.5), (-2.5, 2.5), n=40)
     assert log_p.shape == (40, 40)
     mass = np.exp(log_p).sum() * (xs[1] - xs[0]) * (ys[1] - ys[0])
     assert mass == pytest.approx(1.0, abs=0.02)
-    assert log_p.max() > log_p[0, 0] + 5                       # peaked on the rings, not flat
+    assert log_p.max() > log_p[0, 0] + 5  # peaked on the rings, not flat

@@ -29,31 +29,70 @@ def test_installed_package_finds_its_models_from_any_folder(tmp_path):
             shutil.copy2(ROOT / name, src / name)
     venv = tmp_path / "venv"
     # Without its own pip, the venv uses this environment's pip and setuptools (which builds wheels).
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)],
-                   check=True, timeout=120)
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)],
+        check=True,
+        timeout=120,
+    )
     python = venv / "bin" / "python"
-    site = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                          check=True, capture_output=True, text=True).stdout.strip()
+    site = subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
     # --system-site-packages reaches the base interpreter only; if these tests run in a virtual
     # environment, its packages (torch, ...) are added too.
     (Path(site) / "outer.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"OMP_NUM_THREADS": "1"}
-    subprocess.run([python, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--no-index",
-                    str(src)], check=True, env=env, timeout=300)
+    subprocess.run(
+        [python, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--no-index", str(src)],
+        check=True,
+        env=env,
+        timeout=300,
+    )
     shutil.rmtree(src)  # nothing may still point into the sources
 
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    subprocess.run([python, "-m", "inflow_core", "sample", "--model", "circles_isotropic", "--n", "50",
-                    "--out", "x.npy"], check=True, env=env, cwd=elsewhere, timeout=300, capture_output=True)
+    subprocess.run(
+        [
+            python,
+            "-m",
+            "inflow_core",
+            "sample",
+            "--model",
+            "circles_isotropic",
+            "--n",
+            "50",
+            "--out",
+            "x.npy",
+        ],
+        check=True,
+        env=env,
+        cwd=elsewhere,
+        timeout=300,
+        capture_output=True,
+    )
     samples = np.load(elsewhere / "x.npy")
     assert samples.shape == (50, 2) and np.isfinite(samples).all()
 
-    probe = ("import json, inflow_core as ic; print(json.dumps({'package': ic.__file__, "
-             "'models': [m['path'] for m in ic.checkpoints.shipped_models()], "
-             "'lessons': str(ic.resources.asset_path('lessons.json'))}))")
-    found = json.loads(subprocess.run([python, "-c", probe], check=True, env=env, cwd=elsewhere,
-                                      capture_output=True, text=True, timeout=120).stdout)
+    probe = (
+        "import json, inflow_core as ic; print(json.dumps({'package': ic.__file__, "
+        "'models': [m['path'] for m in ic.checkpoints.shipped_models()], "
+        "'lessons': str(ic.resources.asset_path('lessons.json'))}))"
+    )
+    found = json.loads(
+        subprocess.run(
+            [python, "-c", probe],
+            check=True,
+            env=env,
+            cwd=elsewhere,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        ).stdout
+    )
     package = Path(found["package"]).parent
     assert package == Path(site) / "inflow_core"
     shipped = sorted(p.name for p in (ROOT / "assets" / "models").glob("*.safetensors"))

@@ -23,7 +23,7 @@ def gaussian_flow():
 
 def test_pca_reconstruction_of_data_in_a_subspace_is_exact():
     rng = np.random.default_rng(0)
-    plane = np.linalg.qr(rng.standard_normal((6, 3)))[0]          # a 3-D subspace of R^6
+    plane = np.linalg.qr(rng.standard_normal((6, 3)))[0]  # a 3-D subspace of R^6
     X = rng.standard_normal((200, 3)) * [3.0, 2.0, 1.0] @ plane.T + 5.0
     basis = ic.EigenBasis.fit(X, standardize=False)
     assert reduction.rms_error(X, reduction.pca_reconstruct(basis, X, 3)) < 1e-10
@@ -81,10 +81,10 @@ def test_trustworthiness_and_continuity_of_exact_and_scrambled_embeddings():
     rng = np.random.default_rng(1)
     X = rng.standard_normal((150, 4))
     R = np.linalg.qr(rng.standard_normal((4, 4)))[0]
-    assert reduction.trustworthiness(X, X @ R, k=5) == pytest.approx(1.0)   # isometry: nothing changes
+    assert reduction.trustworthiness(X, X @ R, k=5) == pytest.approx(1.0)  # isometry: nothing changes
     assert reduction.continuity(X, 3 * X + 1, k=5) == pytest.approx(1.0)
     scrambled = X[rng.permutation(150)]
-    assert reduction.trustworthiness(X, scrambled, k=5) < 0.65            # random: ~0.5
+    assert reduction.trustworthiness(X, scrambled, k=5) < 0.65  # random: ~0.5
     # Dropping a coordinate brings in intruders (trustworthiness < 1) but tears nothing apart as badly.
     assert reduction.trustworthiness(X, X[:, :3], k=5) < 1.0
     with pytest.raises(ValueError, match="same number of points"):
@@ -105,10 +105,10 @@ def test_knn_label_agreement_closed_forms():
 def test_suggest_dims_on_known_spectra():
     s = reduction.suggest_dims(np.r_[np.ones(4), 1e-9 * np.ones(6)])
     assert s.participation_ratio == pytest.approx(4.0) and s.by_pr == 4 and s.by_variance == 4
-    s = reduction.suggest_dims([4.0, 3.0, 2.0, 1.0])   # cumulative 0.4, 0.7, 0.9, 1.0
+    s = reduction.suggest_dims([4.0, 3.0, 2.0, 1.0])  # cumulative 0.4, 0.7, 0.9, 1.0
     assert s.by_variance == 3 and s.participation_ratio == pytest.approx(100 / 30)
     assert s.by_pr == 3 and "d = 3" in s.describe()
-    assert reduction.suggest_dims([1.0, 1.0]).by_pr == 1          # never all D dimensions
+    assert reduction.suggest_dims([1.0, 1.0]).by_pr == 1  # never all D dimensions
     with pytest.raises(ValueError):
         reduction.suggest_dims([1.0])
 

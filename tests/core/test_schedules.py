@@ -10,14 +10,18 @@ LAM5 = np.array([2.0, 1.0, 0.5, 0.1, 0.01])
 
 
 def all_schedules(lam):
-    return [Schedule.isotropic(lam), Schedule.reducing(lam, dims_to_keep=1), Schedule.proportional(lam),
-            Schedule.reducing(lam, dims_to_keep=1, inflation_gap=1.02)]
+    return [
+        Schedule.isotropic(lam),
+        Schedule.reducing(lam, dims_to_keep=1),
+        Schedule.proportional(lam),
+        Schedule.reducing(lam, dims_to_keep=1, inflation_gap=1.02),
+    ]
 
 
 def test_auto_end_times_match_math_md():
     lam = np.array([1.0, 0.5])
-    assert Schedule.isotropic(lam).t_max == pytest.approx(np.log(1000 / 5e-4))          # ~14.5
-    assert Schedule.reducing(lam, 1).t_max == pytest.approx(np.log(1000 / 5e-4) / 2)    # ~7.3
+    assert Schedule.isotropic(lam).t_max == pytest.approx(np.log(1000 / 5e-4))  # ~14.5
+    assert Schedule.reducing(lam, 1).t_max == pytest.approx(np.log(1000 / 5e-4) / 2)  # ~7.3
     assert Schedule.proportional(lam).t_max == pytest.approx(np.log(1001 / (1 + 5e-4)))  # ~6.9
     # Proportional end time does not depend on the data scale.
     assert Schedule.proportional(100 * lam).t_max == pytest.approx(np.log(1001 * 100 / (100 + 5e-4)))
@@ -28,7 +32,7 @@ def test_reducing_default_gap_is_d_over_d_minus_d():
     assert sched.inflation_gap == pytest.approx(5 / 3)
     np.testing.assert_allclose(sched.growth, [2, 2, 1 - 2 / 3, 1 - 2 / 3, 1 - 2 / 3])
     two_d = Schedule.reducing(LAM2, dims_to_keep=1)
-    np.testing.assert_allclose(two_d.growth, [2.0, 0.0])   # IG = 2: compressed noise stays at gamma0
+    np.testing.assert_allclose(two_d.growth, [2.0, 0.0])  # IG = 2: compressed noise stays at gamma0
     assert two_d.frozen.tolist() == [False, True]
     np.testing.assert_allclose(two_d.noise([0.0, 5.0])[:, 1], 5e-4)
 
@@ -70,8 +74,13 @@ def test_isotropic_ends_near_unit_gaussian_and_reducing_collapses():
 def test_schedule_values_finite_far_outside_the_flow():
     t = np.array([-1e5, -50.0, -1e-3, 0.0, 1e3, 1e6])
     for sched in all_schedules(LAM5):
-        for fn in (sched.noise, sched.noise_log_rate, sched.scale, sched.scale_log_rate,
-                   sched.marginal_variance):
+        for fn in (
+            sched.noise,
+            sched.noise_log_rate,
+            sched.scale,
+            sched.scale_log_rate,
+            sched.marginal_variance,
+        ):
             assert np.all(np.isfinite(fn(t))), (sched.family, fn.__name__)
         assert np.all(sched.noise(t) > 0)
 
@@ -82,19 +91,22 @@ def test_scalar_and_vector_times_agree():
     np.testing.assert_array_equal(sched.noise(np.array([1.0]))[0], sched.noise(1.0))
 
 
-@pytest.mark.parametrize("build, message", [
-    (lambda: Schedule.reducing(LAM2, dims_to_keep=2), "dims_to_keep"),
-    (lambda: Schedule.reducing(LAM2, dims_to_keep=0), "dims_to_keep"),
-    (lambda: Schedule.reducing(np.array([1.0]), dims_to_keep=1), "at least 2"),
-    (lambda: Schedule.reducing(LAM2, 1, inflation_gap=0.0), "inflation_gap"),
-    (lambda: Schedule.reducing(LAM2, 1, inflation_gap=-1.0), "inflation_gap"),
-    (lambda: Schedule.isotropic(LAM2, gamma0=0.0), "gamma0"),
-    (lambda: Schedule.isotropic(LAM2, rho=-1.0), "rho"),
-    (lambda: Schedule.isotropic(LAM2, t_max=-2.0), "t_max"),
-    (lambda: Schedule.isotropic(np.array([0.5, 1.0])), "descending"),
-    (lambda: Schedule.isotropic(np.array([1.0, np.nan])), "positive and finite"),
-    (lambda: Schedule.create("spiral", LAM2), "Unknown schedule family"),
-])
+@pytest.mark.parametrize(
+    "build, message",
+    [
+        (lambda: Schedule.reducing(LAM2, dims_to_keep=2), "dims_to_keep"),
+        (lambda: Schedule.reducing(LAM2, dims_to_keep=0), "dims_to_keep"),
+        (lambda: Schedule.reducing(np.array([1.0]), dims_to_keep=1), "at least 2"),
+        (lambda: Schedule.reducing(LAM2, 1, inflation_gap=0.0), "inflation_gap"),
+        (lambda: Schedule.reducing(LAM2, 1, inflation_gap=-1.0), "inflation_gap"),
+        (lambda: Schedule.isotropic(LAM2, gamma0=0.0), "gamma0"),
+        (lambda: Schedule.isotropic(LAM2, rho=-1.0), "rho"),
+        (lambda: Schedule.isotropic(LAM2, t_max=-2.0), "t_max"),
+        (lambda: Schedule.isotropic(np.array([0.5, 1.0])), "descending"),
+        (lambda: Schedule.isotropic(np.array([1.0, np.nan])), "positive and finite"),
+        (lambda: Schedule.create("spiral", LAM2), "Unknown schedule family"),
+    ],
+)
 def test_bad_parameters_raise_clear_value_errors(build, message):
     with pytest.raises(ValueError, match=message):
         build()

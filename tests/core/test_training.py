@@ -33,8 +33,9 @@ def _fixed_batch_loss(den: NetworkDenoiser, basis, schedule, n=20000, seed=5) ->
 def test_short_training_beats_the_gaussian_denoiser(circles):
     # 300 steps of the default network (~4 s idle). The untrained network is the Gaussian denoiser.
     X, basis, sched = circles
-    res = train(X, basis, sched, TrainConfig(steps=300, device="cpu"),
-                sampler=quality.fresh_sampler("circles"))
+    res = train(
+        X, basis, sched, TrainConfig(steps=300, device="cpu"), sampler=quality.fresh_sampler("circles")
+    )
     before = _fixed_batch_loss(NetworkDenoiser(basis.eigenvalues, sched.t_max), basis, sched)
     after = _fixed_batch_loss(res.flow.denoiser, basis, sched)
     assert before == pytest.approx(2.0, rel=0.03)
@@ -65,8 +66,14 @@ def test_stop_event_ends_training_after_the_current_step(circles):
         asked_at.append(p.step)
         stop.set()
 
-    res = train(X, basis, sched, TrainConfig(seconds=600, width=32, depth=2, device="cpu"), progress=progress,
-                stop_event=stop)
+    res = train(
+        X,
+        basis,
+        sched,
+        TrainConfig(seconds=600, width=32, depth=2, device="cpu"),
+        progress=progress,
+        stop_event=stop,
+    )
     assert res.stopped and res.history[-1][0] == asked_at[0]  # not one step more, and long before 600 s
     Z = res.flow.sample(50, seed=0)  # the EMA model is usable
     assert np.isfinite(Z).all()
@@ -82,16 +89,26 @@ def test_divergence_raises_a_clear_error(circles):
 def test_progress_reports_at_most_ten_per_second(circles):
     X, basis, sched = circles
     calls: list[Progress] = []
-    res = train(X, basis, sched, TrainConfig(seconds=1.0, width=16, depth=1, device="cpu"),
-                progress=calls.append)
+    res = train(
+        X, basis, sched, TrainConfig(seconds=1.0, width=16, depth=1, device="cpu"), progress=calls.append
+    )
     assert 1 <= len(calls) <= 12
     last = calls[-1]
     assert last.step == res.history[-1][0] and last.samples_seen == last.step * 1024
     assert np.isfinite(last.loss) and last.eta is not None and last.lr >= 0
 
 
-@pytest.mark.parametrize("bad", [dict(steps=0), dict(seconds=None, steps=None), dict(device="tpu"),
-                                 dict(lr=-1.0), dict(lr_schedule="linear"), dict(warmup=1.5)])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        dict(steps=0),
+        dict(seconds=None, steps=None),
+        dict(device="tpu"),
+        dict(lr=-1.0),
+        dict(lr_schedule="linear"),
+        dict(warmup=1.5),
+    ],
+)
 def test_bad_settings_are_value_errors(circles, bad):
     X, basis, sched = circles
     with pytest.raises(ValueError):
@@ -101,8 +118,13 @@ def test_bad_settings_are_value_errors(circles, bad):
 def test_sampler_with_wrong_dimension_is_rejected(circles):
     X, basis, sched = circles
     with pytest.raises(ValueError, match="3 columns"):
-        train(X, basis, sched, TrainConfig(steps=2, width=8, depth=1, device="cpu"),
-              sampler=lambda k: np.zeros((100, 3)))
+        train(
+            X,
+            basis,
+            sched,
+            TrainConfig(steps=2, width=8, depth=1, device="cpu"),
+            sampler=lambda k: np.zeros((100, 3)),
+        )
 
 
 def test_unavailable_device_is_a_value_error(circles):
@@ -117,8 +139,9 @@ def test_unavailable_device_is_a_value_error(circles):
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_cuda_training_gives_a_cpu_float64_flow(circles):
     X, basis, sched = circles
-    res = train(X, basis, sched, TrainConfig(steps=50, device="cuda"),
-                sampler=quality.fresh_sampler("circles"))
+    res = train(
+        X, basis, sched, TrainConfig(steps=50, device="cuda"), sampler=quality.fresh_sampler("circles")
+    )
     assert res.card["training"]["device"].startswith("cuda")
     assert res.flow.device.type == "cpu" and res.flow.dtype == torch.float64
     assert np.isfinite(res.flow.sample(100, seed=0)).all()

@@ -12,7 +12,7 @@ S3 = np.array([[0.02, 0.005, 0.0], [0.005, 0.01, 0.002], [0.0, 0.002, 0.03]])
 
 def gaussian_flow(family: str, dim: int = 3):
     X, _ = ic.datasets.load("gaussian", n=3000, seed=0, dim=dim)
-    basis = ic.EigenBasis.fit(X)          # z-scoring on, so the 1/sigma factor of J is exercised
+    basis = ic.EigenBasis.fit(X)  # z-scoring on, so the 1/sigma factor of J is exercised
     params = {"dims_to_keep": 1} if family == "reducing" else {}
     sched = ic.Schedule.create(family, basis.eigenvalues, **params)
     return X, ic.InflationaryFlow(basis, sched, ic.GaussianDenoiser(basis.eigenvalues))
@@ -75,8 +75,9 @@ def test_covariance_forms_and_errors():
 def test_variational_and_reverse_agree_on_a_bent_flow():
     X, _ = ic.datasets.load("moons", n=300, seed=0)
     basis = ic.EigenBasis.fit(X)
-    flow = ic.InflationaryFlow(basis, ic.Schedule.isotropic(basis.eigenvalues),
-                               ic.EmpiricalDenoiser(basis.to_eigen(X)))
+    flow = ic.InflationaryFlow(
+        basis, ic.Schedule.isotropic(basis.eigenvalues), ic.EmpiricalDenoiser(basis.to_eigen(X))
+    )
     a = un.propagate(flow, X[:5], 0.01, rtol=1e-7, atol=1e-7)
     b = un.propagate(flow, X[:5], 0.01, jacobian="reverse", rtol=1e-7, atol=1e-7)
     scale = np.abs(a.cov).max(axis=(1, 2))[:, None, None]
@@ -112,8 +113,10 @@ def test_linearisation_check_agrees_on_a_linear_map():
     """The Gaussian flow is linear: linearised and Monte-Carlo covariances agree within the MC error."""
     X, flow = gaussian_flow("reducing")
     points, cov = X[:4], un.error_covariance(3, "rotated", 0.3, 0.1, 20.0)
-    check = un.compare_linearisation(un.propagate(flow, points, cov, method="linear"),
-                                     un.propagate(flow, points, cov, method="samples", n_samples=2000))
+    check = un.compare_linearisation(
+        un.propagate(flow, points, cov, method="linear"),
+        un.propagate(flow, points, cov, method="samples", n_samples=2000),
+    )
     assert check.agrees.all(), (check.relative_difference, check.max_z)
     assert np.all(check.max_z < 4)
 
@@ -124,10 +127,13 @@ def test_linearisation_check_flags_a_bent_map():
     bends over the ellipse, the cloud is not the linearised ellipse, and the check says so."""
     X, _ = ic.datasets.load("circles", n=1000, seed=0)
     basis = ic.EigenBasis.fit(X)
-    flow = ic.InflationaryFlow(basis, ic.Schedule.isotropic(basis.eigenvalues),
-                               ic.EmpiricalDenoiser(basis.to_eigen(X)))
+    flow = ic.InflationaryFlow(
+        basis, ic.Schedule.isotropic(basis.eigenvalues), ic.EmpiricalDenoiser(basis.to_eigen(X))
+    )
     points, cov = X[:2], un.error_covariance(2, "isotropic", 0.5)
-    check = un.compare_linearisation(un.propagate(flow, points, cov, method="linear"),
-                                     un.propagate(flow, points, cov, method="samples", n_samples=400))
+    check = un.compare_linearisation(
+        un.propagate(flow, points, cov, method="linear"),
+        un.propagate(flow, points, cov, method="samples", n_samples=400),
+    )
     assert not check.agrees.any(), (check.relative_difference, check.max_z)
     assert np.all(check.relative_difference > 0.2)

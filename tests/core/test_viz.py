@@ -52,17 +52,30 @@ def figures() -> dict:
     digits, variances = np.arange(60) % 10, np.abs(RNG.standard_normal((7, 8))) + 0.1
     basis = ic.EigenBasis.fit(RNG.standard_normal((200, 12)) * np.arange(1, 13))
     times = np.linspace(0, 1, 5)
-    profile = VarianceProfile(times, np.abs(RNG.standard_normal((5, 12))), np.ones((5, 12)), np.full(5, 3.0),
-                              np.full(5, 2.5), np.arange(12) < 2)
+    profile = VarianceProfile(
+        times,
+        np.abs(RNG.standard_normal((5, 12))),
+        np.ones((5, 12)),
+        np.full(5, 3.0),
+        np.full(5, 2.5),
+        np.arange(12) < 2,
+    )
     tables = {f"flow {k}": coverage_table() for k in range(3)}
     return {
-        "animation, ten classes, linked, trails": walk(states2, digits, variances=variances,
-                                                       predicted_variances=variances, kept=np.arange(8) < 2,
-                                                       trail_index=np.arange(3)),
-        "animation, per-dimension legend": walk(states2, variances=variances[:, :4],
-                                                predicted_variances=variances[:, :4]),
-        "animation, 3-D angle": flow.flow_animation(TIMES, states3, states3[0, :, 0], "initial angle (deg)",
-                                                    ["a", "b", "c"]),
+        "animation, ten classes, linked, trails": walk(
+            states2,
+            digits,
+            variances=variances,
+            predicted_variances=variances,
+            kept=np.arange(8) < 2,
+            trail_index=np.arange(3),
+        ),
+        "animation, per-dimension legend": walk(
+            states2, variances=variances[:, :4], predicted_variances=variances[:, :4]
+        ),
+        "animation, 3-D angle": flow.flow_animation(
+            TIMES, states3, states3[0, :, 0], "initial angle (deg)", ["a", "b", "c"]
+        ),
         "predicted vs measured": flow.predicted_vs_measured(TIMES, variances, variances * 1.1),
         "data preview, classes": data.data_preview(states2[0], digits, ["x", "y"]),
         "data preview, continuous 3-D": data.data_preview(states3[0], None, ["x", "y", "z"]),
@@ -74,14 +87,16 @@ def figures() -> dict:
         "pre-image": uncertainty.preimage_figure(ring(), ring(2.0), states2[0], states2[1], ["x", "y"]),
         "reliability": calibration.reliability_figure(tables),
         "residual": calibration.residual_figure(tables),
-        "boundaries": calibration.boundaries_figure([ring(r) for r in (1, 2, 3)], [1, 2, 3], states2[0],
-                                                    ["x", "y"]),
+        "boundaries": calibration.boundaries_figure(
+            [ring(r) for r in (1, 2, 3)], [1, 2, 3], states2[0], ["x", "y"]
+        ),
         "embedding, classes": reduction.embedding_scatter(states2[0], digits, "t", "u", selected=3),
         "embedding, no labels": reduction.embedding_scatter(states2[0], None, "t", "u"),
         "image grid": reduction.image_grid(RNG.random((6, 8, 8)), 3, [str(k) for k in range(6)]),
         "profiles": reduction.profiles(RNG.random((3, 5)), ["a", "b", "c"]),
-        "neighbourhood": reduction.neighbourhood_bars({n: Neighbourhood(0.9, 0.8, None, 10)
-                                                        for n in ("flow", "PCA", "UMAP")}),
+        "neighbourhood": reduction.neighbourhood_bars(
+            {n: Neighbourhood(0.9, 0.8, None, 10) for n in ("flow", "PCA", "UMAP")}
+        ),
         "variance through flow": reduction.variance_through_flow(profile),
     }
 
@@ -89,7 +104,7 @@ def figures() -> dict:
 def hex_of(colour: str) -> str:
     """``#rgb``, ``#rrggbb`` or ``rgb(a)(...)`` as upper-case ``#RRGGBB`` (opacity dropped)."""
     if colour.startswith("rgb"):
-        r, g, b = (int(float(v)) for v in colour[colour.index("(") + 1:-1].split(",")[:3])
+        r, g, b = (int(float(v)) for v in colour[colour.index("(") + 1 : -1].split(",")[:3])
         return f"#{r:02X}{g:02X}{b:02X}"
     if len(colour) == 4:
         return "#" + "".join(c * 2 for c in colour[1:]).upper()
@@ -97,8 +112,10 @@ def hex_of(colour: str) -> str:
 
 
 def scale_of(scale) -> list:
-    return [[round(float(p), 6), hex_of(c)]
-            for p, c in (pc.get_colorscale(scale) if isinstance(scale, str) else scale)]
+    return [
+        [round(float(p), 6), hex_of(c)]
+        for p, c in (pc.get_colorscale(scale) if isinstance(scale, str) else scale)
+    ]
 
 
 def colours_in(node, found: set, scales: list) -> None:
@@ -123,8 +140,11 @@ def colours_in(node, found: set, scales: list) -> None:
 def figure_colours(fig) -> tuple[set, list]:
     found, scales = set(), []
     spec = fig.to_plotly_json()
-    colours_in([spec["data"], [f["data"] for f in spec.get("frames", [])], spec["layout"].get("shapes", [])],
-               found, scales)
+    colours_in(
+        [spec["data"], [f["data"] for f in spec.get("frames", [])], spec["layout"].get("shapes", [])],
+        found,
+        scales,
+    )
     if "plot_bgcolor" in spec["layout"]:
         found.add(spec["layout"]["plot_bgcolor"])
     return found, scales
@@ -145,8 +165,16 @@ def test_every_colour_of_every_builder_comes_from_the_style(figures):
 
 
 def test_the_palette_is_okabe_ito_then_tol_muted_all_distinct():
-    assert style.PALETTE == ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7",
-                             "#000000")
+    assert style.PALETTE == (
+        "#E69F00",
+        "#56B4E9",
+        "#009E73",
+        "#F0E442",
+        "#0072B2",
+        "#D55E00",
+        "#CC79A7",
+        "#000000",
+    )
     assert len(set(style.CLASS_COLOURS)) == len(style.CLASS_COLOURS) == 17
     assert [style.class_colour(k) for k in range(8)] == list(style.PALETTE)
     assert style.class_colour(17) == style.class_colour(0)
@@ -164,8 +192,13 @@ def test_gif_colours_are_the_animation_colours():
 def test_flow_animation_has_a_frame_per_time_and_moves_only_particles_and_cursors():
     states = RNG.standard_normal((7, 30, 2)).astype(np.float32)
     variances = np.abs(RNG.standard_normal((7, 3))) + 0.1
-    fig = walk(states, np.arange(30) % 3, variances=variances, predicted_variances=variances,
-               trail_index=np.array([0, 5]))
+    fig = walk(
+        states,
+        np.arange(30) % 3,
+        variances=variances,
+        predicted_variances=variances,
+        trail_index=np.array([0, 5]),
+    )
     # 3 classes, the rings, the paths, 3 x 2 variance curves, 2 PR curves, 2 time cursors.
     assert len(fig.data) == 3 + 1 + 1 + 6 + 2 + 2
     assert len(fig.frames) == 7 and len(fig.layout.sliders[0].steps) == 7
@@ -222,12 +255,14 @@ def test_preimage_figure_has_a_filled_region_in_each_panel():
 
 def test_builders_show_the_titles_their_caller_passes():
     title = "Chosen by the page"
-    figures = [uncertainty.pick_figure(np.zeros((3, 2)), [0, 1], np.array([0]), ["x", "y"], title),
-               calibration.reliability_figure({"f": coverage_table()}, title),
-               calibration.residual_figure({"f": coverage_table()}, title),
-               calibration.boundaries_figure([ring()], [1.0], np.zeros((3, 2)), ["x", "y"], title),
-               training.loss_curve([(0, 2.0), (1, 1.0)], title=title),
-               flow.predicted_vs_measured(TIMES, np.ones((7, 2)), np.ones((7, 2)), title)]
+    figures = [
+        uncertainty.pick_figure(np.zeros((3, 2)), [0, 1], np.array([0]), ["x", "y"], title),
+        calibration.reliability_figure({"f": coverage_table()}, title),
+        calibration.residual_figure({"f": coverage_table()}, title),
+        calibration.boundaries_figure([ring()], [1.0], np.zeros((3, 2)), ["x", "y"], title),
+        training.loss_curve([(0, 2.0), (1, 1.0)], title=title),
+        flow.predicted_vs_measured(TIMES, np.ones((7, 2)), np.ones((7, 2)), title),
+    ]
     assert [f.layout.title.text for f in figures] == [title] * len(figures)
     untitled = uncertainty.pick_figure(np.zeros((3, 2)), [0, 1], np.array([0]), ["x", "y"])
     assert untitled.layout.title.text == ""
