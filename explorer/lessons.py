@@ -23,8 +23,8 @@ LESSON_FILE: Path = ic.resources.asset_path("lessons.json")
 # The schedule fields a step may set; its "settings" preset pages' own settings, by page url name.
 SCHEDULE_FIELDS = ("family", "dims_to_keep", "inflation_gap")
 _KEY = re.compile(r"[A-Za-z0-9_.]+")
-# Presenter mode: no sidebar or app header, larger text, less padding, the page's explanation hidden (the
-# teacher speaks it), and every input control hidden except those the step names (CONTROLS, keys filled
+# Presenter mode: no sidebar or app header, larger text, less padding, the page's title (the banner names
+# the step) and explanation hidden (the teacher speaks it), and every input control hidden except those the step names (CONTROLS, keys filled
 # in) and the banner's own. Constant CSS from this file and keys checked against _KEY: no user input.
 _INPUTS = (
     ":is(.stButton, .stDownloadButton, .stSlider, .stSelectbox, .stRadio, .stNumberInput, "
@@ -35,7 +35,7 @@ _PRESENTER_CSS = """<style>
 .st-key-page_intro {display: none !important;}
 [data-testid=stMainBlockContainer] {padding: 0.75rem 1.5rem 1rem; max-width: 100%;}
 html {font-size: 18px;}
-h1 {font-size: 1.9rem !important; padding: 0.2rem 0 !important;}
+[data-testid=stMain] h1 {display: none;}
 [data-testid=stMain] .stElementContainer:has(INPUTS):not(.st-key-lesson_banner *):not(KEEP) {display: none;}
 </style>"""
 
