@@ -24,8 +24,9 @@ LESSON_FILE: Path = ic.resources.asset_path("lessons.json")
 SCHEDULE_FIELDS = ("family", "dims_to_keep", "inflation_gap")
 _KEY = re.compile(r"[A-Za-z0-9_.]+")
 # Presenter mode: no sidebar or app header, larger text, less padding, the page's title (the banner names
-# the step) and explanation hidden (the teacher speaks it), and every input control hidden except those the step names (CONTROLS, keys filled
-# in) and the banner's own. Constant CSS from this file and keys checked against _KEY: no user input.
+# the step) and explanation hidden (the teacher speaks it), and every input control hidden except those
+# the step names (KEEP, keys filled in) and the banner's own. Constant CSS from this file and keys checked
+# against _KEY: no user input.
 _INPUTS = (
     ":is(.stButton, .stDownloadButton, .stSlider, .stSelectbox, .stRadio, .stNumberInput, "
     ".stMultiSelect, .stCheckbox, .stTextInput, .stFileUploader, .stPopover)"

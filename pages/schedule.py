@@ -83,6 +83,8 @@ c3.number_input(
     help="How fast the noise grows (exponential rate). Only rescales time: larger rho, earlier end.",
     **state.bind("sched", "rho"),
 )
+# On a projector the curves come right under the controls a lesson step names, above the details.
+curves_slot = st.container() if layout.presenting() else st
 with st.expander("End time", expanded=spec.t_max is not None):
     st.markdown(
         "By default (**auto**) the flow stops once the fastest-growing noise reaches **kappa** times "
@@ -144,7 +146,9 @@ if schedule.frozen.any():
         "there is an approximation (the Flow page offers an empirical prior)."
     )
 
-st.plotly_chart(viz.schedule.schedule_curves(schedule, height=layout.fit(620)), key="schedule_curves")
+curves_slot.plotly_chart(
+    viz.schedule.schedule_curves(schedule, height=layout.fit(620)), key="schedule_curves"
+)
 latent = schedule.latent_variance()
 st.caption(
     "Latent variance per dimension v(T): "
