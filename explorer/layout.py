@@ -49,7 +49,7 @@ def page_setup(url_path: str) -> None:
     shared(url_path)
 
 
-PRESENTER_FIGURE_HEIGHT = 420  # px: banner, title and figure fit a 1024x768 projector without scrolling
+PRESENTER_FIGURE_HEIGHT = 380  # px: banner, title and figure fit a 1024x768 projector without scrolling
 
 
 def intro(text: str) -> None:

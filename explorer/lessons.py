@@ -161,13 +161,17 @@ def banner() -> None:
         st.html(_PRESENTER_CSS.replace("INPUTS", _INPUTS).replace(":not(KEEP)", keep))
     with st.container(border=True, key="lesson_banner"):
         heading = f"**Lesson, step {index + 1} of {len(steps)}: {step.title}**  \n**Do:** {step.do}"
+        st.markdown(
+            heading
+            if present
+            else f"{heading}  \n**Point out:** {step.notice}  \n**Ask the class:** {step.ask}"
+        )
+        back, forward, end, mode, where, notes = st.columns(
+            [1, 1, 1, 1.2, 1.3, 1.3], vertical_alignment="center"
+        )
         if present:  # the projector shows what to do; the teacher keeps the rest one click away
-            st.markdown(heading)
-            with st.expander("Point out and ask"):
+            with notes.popover("Point out and ask", help="What to point out and what to ask the class."):
                 st.markdown(f"**Point out:** {step.notice}  \n**Ask the class:** {step.ask}")
-        else:
-            st.markdown(f"{heading}  \n**Point out:** {step.notice}  \n**Ask the class:** {step.ask}")
-        back, forward, end, mode, where = st.columns([1, 1, 1, 1.2, 1.6], vertical_alignment="center")
         target = None
         if back.button(
             "← Previous step",
