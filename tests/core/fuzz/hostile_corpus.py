@@ -270,6 +270,13 @@ def _npy(arr, **kwargs) -> bytes:
     return buf.getvalue()
 
 
+def _big_csv(X: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.savetxt(buf, X, fmt="%.3f", delimiter=",", header=",".join(f"c{i}" for i in range(X.shape[1])),
+               comments="")
+    return buf.getvalue()
+
+
 def _npy_header(shape, descr: str = "<f8", fortran: bool = False, body: bytes = b"") -> bytes:
     """A .npy file whose header says ``shape`` and ``descr`` whatever the body holds."""
     text = repr({"descr": descr, "fortran_order": fortran, "shape": tuple(shape)})
@@ -300,6 +307,11 @@ def tables() -> dict[str, TableCase]:
         "valid npy int64": TableCase(_npy(rng.integers(0, 100, (30, 2))), "t.npy", valid=True),
         "valid npy fortran big-endian": TableCase(_npy(np.asfortranarray(normal).astype(">f8")), "t.npy",
                                                   valid=True),
+        # The largest valid uploads: what memory a legitimate table may take.
+        "valid 18.6 MB csv, 6,000 x 500": TableCase(_big_csv(rng.standard_normal((6000, 500))), "t.csv",
+                                                     valid=True),
+        "valid 19 MB npy, 50,000 x 50": TableCase(_npy(rng.standard_normal((50_000, 50))), "t.npy",
+                                                   valid=True),
     }
     bad = {
         "all rows identical": (_csv(np.ones((30, 2))), "t.csv"),
