@@ -27,9 +27,10 @@ _MAX_EXPONENT = 700.0
 # Default sharpness of the auto end time: the fastest dimension's noise reaches kappa * lam_star.
 DEFAULT_KAPPA = 1000.0
 # Largest stiffness (see Schedule.stiffness) a schedule may have. Every normal schedule is far below it
-# (defaults of all built-in datasets 15-35, inflation gaps up to 20 with any kappa and gamma0 in range at
-# most ~320; bench/hostile_input.py prints them); above it the noise leaves float64's range (gamma0 e^+-600)
-# and the exact flow needs ever more solver steps (about 2.3 field evaluations per unit, measured).
+# (defaults of all built-in datasets and the shipped models 14.5-20, inflation gaps up to 20 with the most
+# extreme in-range kappa and gamma0 at most 267; bench/hostile_input.py prints them); near 700 the noise
+# leaves float64's range, and the exact flow's cost grows with it (about 1.2 field evaluations per unit
+# on a 50-point flow, far more with 2,000 reference points; measured in bench/RESULTS.md).
 MAX_STIFFNESS = 600.0
 
 # The allowed range of every numeric schedule parameter: the library checks these, the app's widgets and
