@@ -91,7 +91,7 @@ def sbc_section(exact: ic.InflationaryFlow, learned: dict, args) -> None:
     for name, flow, solver in [run for key in args.sbc_runs for run in runs[key]]:
         res, seconds, *_ = timed(inf.sbc, flow, mix, replicates=args.replicates, n=args.n, draws=args.draws,
                                  seed=0, **solver)
-        p_values = np.array2string(res.p_values, precision=3)
+        p_values = "  ".join(f"{p:.2g}" for p in res.p_values)
         print(f"{name:<42}{p_values:<30}{seconds:>14}{res.nfe:>7d}", flush=True)
 
 
