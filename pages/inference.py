@@ -37,6 +37,13 @@ data, basis, schedule = state.selection()
 active = layout.active_flow_or_stop(data, basis, schedule)
 mine = state.settings("inference")
 if basis.dim != 2:
+    if st.button(
+        "Use the two circles",
+        key="inf_circles",
+        help="Switch the data to the built-in two circles (2-D) with their recommended schedule.",
+    ):
+        state.set_data(state.DataSpec.default_for("circles"))
+        st.rerun()
     st.info(
         f"The latent mixture is the paper's 2-D example; the current data has D = {basis.dim}. Choose a "
         "2-D dataset (circles, moons, sine) on the Data page."

@@ -6,7 +6,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 
-def _wait_for_coverage(at: AppTest, timeout: float = 240.0) -> None:
+def _wait_for_coverage(at: AppTest, timeout: float = 600.0) -> None:
     """Wait until the Calibration page's background coverage job has finished, then rerun the page."""
     start = time.monotonic()
     while at.session_state["session"].jobs["coverage"].active:

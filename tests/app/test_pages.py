@@ -143,7 +143,7 @@ def test_schedule_change_reaches_url_sidebar_and_flow():
     assert {"dim 1", "dim 2"} <= {trace.get("name") for trace in spec["data"]}  # the linked variance panel
     # What that panel shows: the compressed dimension's variance collapses against the kept one, from
     # about equal (z-scored circles) to the schedule's lam_2 / ((1 + kappa) lam_1) ~ 1 % at T.
-    result = next(r for r in at.session_state["results"].values() if r.direction == "inflate")
+    result = next(r for r in at.session_state["session"].results.values() if r.direction == "inflate")
     assert result.kept.tolist() == [True, False]
     measured = result.variances[:, 1] / result.variances[:, 0]
     predicted = result.predicted[:, 1] / result.predicted[:, 0]
