@@ -3,7 +3,7 @@ without a click.
 
 ``st.plotly_chart`` has no autoplay option; a tiny script (``st.html`` with JavaScript allowed, our own
 constant code, never user input) presses the chart's own Play button once it exists, and again a second
-after each run completes (a Pause interrupts the run, so it is never pressed again until Play is). This
+after each run completes, unless Pause or the slider was used since the last Play. This
 keeps the page light: no second copy of plotly.js, unlike an HTML export in an iframe.
 """
 
@@ -30,7 +30,12 @@ _SCRIPT = """<script>
       const button = now.isConnected && now.querySelector('.updatemenu-button');
       if (button) { button.dispatchEvent(new MouseEvent('click', {bubbles: true})); }
     };
-    now.on('plotly_animated', () => setTimeout(play, 1000));  // a finished run starts again
+    // Pause also ends in 'plotly_animated' (Plotly emits it for the empty pause animation), so the loop
+    // follows the buttons: Play resumes it, Pause or dragging the slider stops it.
+    let stopped = false;
+    now.on('plotly_buttonclicked', (e) => { stopped = !(e && e.button && e.button.args[0] === null); });
+    now.on('plotly_sliderchange', (e) => { if (e && e.interaction) { stopped = true; } });
+    now.on('plotly_animated', () => setTimeout(() => { if (!stopped) { play(); } }, 1000));
     play();
   }, 600);
 })(150);

@@ -54,7 +54,7 @@ def test_home_animation_plays(page, app_url, artifacts):
     demo.get_by_text("Pause").click()
     page.wait_for_timeout(300)
     paused = label.text_content()
-    page.wait_for_timeout(800)
+    page.wait_for_timeout(1600)  # longer than the loop's 1 s restart delay: Pause must stop the loop too
     assert label.text_content() == paused, "Pause did not stop the animation"
     demo.get_by_text("Play").click()
     page.wait_for_timeout(1200)
