@@ -11,6 +11,11 @@ from .validation import as_points
 # Eigenvalues below EIGENVALUE_FLOOR * lam_1 are raised to it, so no dimension has zero variance
 # (D > N, constant or collinear features) and the schedules never divide by zero.
 EIGENVALUE_FLOOR = 1e-6
+# Values beyond these cannot be fitted in float64: the covariance sums squares of up to 50,000 rows
+# (overflow near 1e154), and a spread below 1e-100 squares to below 1e-200, where z-scoring and the
+# eigensolver lose it. Such data is refused with a request to rescale it.
+MAX_ABS_VALUE = 1e100
+MIN_SPREAD = 1e-100
 
 
 @dataclass(frozen=True)
@@ -31,15 +36,24 @@ class EigenBasis:
 
     @classmethod
     def fit(cls, X, standardize: bool = True) -> EigenBasis:
+        """Fit the basis to data X (N, D); ValueError with the true reason when X cannot be fitted."""
         X = as_points(X, name="X")
         n, dim = X.shape
         if n < 2:
             raise ValueError(f"Fitting a basis needs at least 2 data points; got {n}.")
+        _check_computable(X)
         if standardize:
             offset = X.mean(axis=0)
             std = X.std(axis=0, ddof=1)
-            # A constant feature carries no information; leave it unscaled instead of dividing by 0.
-            scale = np.where(std > 1e-12 * max(1.0, float(np.abs(X).max())), std, 1.0)
+            # A constant feature (up to rounding) carries no information; leave it unscaled, not divided by 0.
+            varying = std > 1e-12 * np.abs(X).max(axis=0)
+            if not varying.any():
+                raise ValueError(
+                    "Every column is constant up to rounding (it varies by less than 1e-12 of "
+                    "its size): the data has no variance, nothing to flow. Use data whose rows "
+                    "differ."
+                )
+            scale = np.where(varying, std, 1.0)
         else:
             offset, scale = np.zeros(dim), np.ones(dim)
         Z = (X - offset) / scale
@@ -51,10 +65,7 @@ class EigenBasis:
         # Deterministic signs: the largest-magnitude entry of each axis is positive.
         signs = np.sign(vectors[np.abs(vectors).argmax(axis=0), np.arange(dim)])
         vectors = vectors * np.where(signs == 0, 1.0, signs)
-        top = max(float(eigenvalues[0]), 1e-300)
-        if top <= 1e-300 or not np.isfinite(top):
-            raise ValueError("The data has no variance (all points identical); nothing to flow.")
-        eigenvalues = np.maximum(eigenvalues, EIGENVALUE_FLOOR * top)
+        eigenvalues = np.maximum(eigenvalues, EIGENVALUE_FLOOR * float(eigenvalues[0]))
         return cls(mean, vectors, eigenvalues, offset, scale, bool(standardize))
 
     @property
@@ -111,3 +122,26 @@ class EigenBasis:
         if np.any(arrays["eigenvalues"] <= 0) or np.any(arrays["scale"] <= 0):
             raise ValueError("Basis eigenvalues and scales must be positive.")
         return cls(**arrays, standardize=bool(standardize))
+
+
+def _check_computable(X: np.ndarray) -> None:
+    """Refuse data that float64 cannot fit, saying why: identical rows, values too large or too small."""
+    largest = float(np.abs(X).max())
+    if largest > MAX_ABS_VALUE:
+        raise ValueError(
+            f"The data's values reach {largest:.3g}, too large to compute with (their squares "
+            "overflow floating point). Rescale the data to units near 1, e.g. divide every "
+            f"column by {10.0 ** np.floor(np.log10(largest)):.0e}."
+        )
+    spread = float(np.ptp(X, axis=0).max())
+    if spread == 0:
+        raise ValueError(
+            f"All {len(X)} points are identical (every column is constant): the data has no "
+            "variance, nothing to flow. Use data whose rows differ."
+        )
+    if spread < MIN_SPREAD:
+        raise ValueError(
+            f"The data varies by at most {spread:.3g}, too little to compute with (its squares "
+            "underflow floating point). Rescale the data to units near 1, e.g. multiply every "
+            f"column by {10.0 ** -np.floor(np.log10(spread)):.0e}."
+        )

@@ -8,11 +8,12 @@ draws of the distribution and biases any two-sample comparison).
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass
 
 import numpy as np
 
-from .validation import check_positive_int
+from .validation import Parameter, check_positive_int, shown
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class DatasetInfo:
     dims_to_keep: int
     description: str
     max_n: int = 20_000
+    default_noise: float | None = None  # None: the dataset has no noise parameter (noise is ignored)
 
 
 REGISTRY: dict[str, DatasetInfo] = {
@@ -40,6 +42,7 @@ REGISTRY: dict[str, DatasetInfo] = {
             "isotropic",
             1,
             "Two noisy concentric circles (radius ratio 0.5): a shape a linear map cannot untangle.",
+            default_noise=0.08,
         ),
         DatasetInfo(
             "moons",
@@ -49,6 +52,7 @@ REGISTRY: dict[str, DatasetInfo] = {
             "isotropic",
             1,
             "Two interleaved half-moons: the classic test for nonlinear structure.",
+            default_noise=0.08,
         ),
         DatasetInfo(
             "sine",
@@ -58,6 +62,7 @@ REGISTRY: dict[str, DatasetInfo] = {
             "reducing",
             1,
             "A noisy sine curve, y = sin(4 pi x)/4: essentially one-dimensional data in 2-D.",
+            default_noise=0.15,
         ),
         DatasetInfo(
             "swiss_roll",
@@ -67,6 +72,7 @@ REGISTRY: dict[str, DatasetInfo] = {
             "reducing",
             2,
             "A rolled-up 2-D sheet in 3-D: the textbook manifold for dimension reduction.",
+            default_noise=1.25,
         ),
         DatasetInfo(
             "s_curve",
@@ -76,6 +82,7 @@ REGISTRY: dict[str, DatasetInfo] = {
             "reducing",
             2,
             "An S-shaped 2-D sheet in 3-D, the paper's 3-D to 2-D example.",
+            default_noise=0.2,
         ),
         DatasetInfo(
             "gaussian",
@@ -105,10 +112,33 @@ MAX_ROWS = 50_000
 MAX_COLUMNS = 512
 MIN_ROWS, MIN_COLUMNS = 10, 2
 
+# The allowed range of each parameter of ``load`` (one table for the library, the app's widgets and links).
+# n's maximum is the dataset's ``max_n``; None for n or noise means the dataset's default.
+PARAMETERS: dict[str, Parameter] = {
+    p.name: p
+    for p in (
+        Parameter(
+            "n", int, MIN_ROWS, None, None, "The number of points to draw, at most the dataset's max_n."
+        ),
+        Parameter(
+            "seed", int, 0, 2**31 - 1, 0, "The random seed: the same seed always gives the same points."
+        ),
+        Parameter(
+            "noise",
+            float,
+            0.0,
+            5.0,
+            None,
+            "The standard deviation of the jitter added to the shape before standardising.",
+        ),
+    )
+}
+
 
 def info(name: str) -> DatasetInfo:
-    if name not in REGISTRY:
-        raise ValueError(f"Unknown dataset {name!r}; choose one of {', '.join(REGISTRY)}.")
+    """The registry entry of a built-in dataset, or ValueError naming the choices."""
+    if not isinstance(name, str) or name not in REGISTRY:
+        raise ValueError(f"Unknown dataset {shown(name)}; choose one of {', '.join(REGISTRY)}.")
     return REGISTRY[name]
 
 
@@ -121,13 +151,13 @@ def load(
     The same (name, n, seed, dim, noise) always gives the same arrays.
     """
     meta = info(name)
-    n = meta.default_n if n is None else check_positive_int(n, "n", minimum=10, maximum=meta.max_n)
-    seed = check_positive_int(seed, "seed", minimum=0)
+    n = PARAMETERS["n"].check(n, maximum=meta.max_n, example=meta.default_n)
+    n = meta.default_n if n is None else n
+    seed = PARAMETERS["seed"].check(seed)
+    noise = PARAMETERS["noise"].check(noise, example=meta.default_noise)
     rng = np.random.default_rng(seed)
     if dim is not None and name != "gaussian":
         raise ValueError(f"dim only applies to the gaussian dataset; {name} has D = {meta.dim}.")
-    if noise is not None and (not np.isfinite(noise) or noise < 0):
-        raise ValueError(f"noise must be a non-negative number; got {noise}.")
     if name == "digits":
         return _digits(n, rng)
     if name == "gaussian":
@@ -139,7 +169,7 @@ def load(
         "swiss_roll": _swiss_roll,
         "s_curve": _s_curve,
     }[name]
-    X, labels = generator(n, rng, noise)
+    X, labels = generator(n, rng, meta.default_noise if noise is None else noise)
     return _zscore(X), labels
 
 
@@ -152,7 +182,6 @@ def _split(n: int) -> tuple[int, int]:
 
 
 def _circles(n, rng, noise):
-    noise = 0.08 if noise is None else noise
     n_out, n_in = _split(n)
     angles = rng.uniform(0, 2 * np.pi, n)
     radius = np.r_[np.ones(n_out), 0.5 * np.ones(n_in)]
@@ -162,7 +191,6 @@ def _circles(n, rng, noise):
 
 
 def _moons(n, rng, noise):
-    noise = 0.08 if noise is None else noise
     n_out, n_in = _split(n)
     a = rng.uniform(0, np.pi, n)
     outer = np.c_[np.cos(a[:n_out]), np.sin(a[:n_out])]
@@ -172,14 +200,12 @@ def _moons(n, rng, noise):
 
 
 def _sine(n, rng, noise):
-    noise = 0.15 if noise is None else noise
     x = rng.uniform(-1, 1, n)
     y = np.sin(4 * np.pi * x) / 4 + noise * rng.standard_normal(n)
     return np.c_[x, y], None
 
 
 def _swiss_roll(n, rng, noise):
-    noise = 1.25 if noise is None else noise
     t = 1.5 * np.pi * (1 + 2 * rng.uniform(size=n))
     height = 21 * rng.uniform(size=n)
     X = np.c_[t * np.cos(t), height, t * np.sin(t)] + noise * rng.standard_normal((n, 3))
@@ -187,7 +213,6 @@ def _swiss_roll(n, rng, noise):
 
 
 def _s_curve(n, rng, noise):
-    noise = 0.2 if noise is None else noise
     t = 3 * np.pi * (rng.uniform(size=n) - 0.5)
     height = 2 * rng.uniform(size=n)
     X = np.c_[np.sin(t), height, np.sign(t) * (np.cos(t) - 1)] + noise * rng.standard_normal((n, 3))
@@ -219,6 +244,13 @@ def _digits(n, rng):
 
 
 # --------------------------------------------------------------------------- user files
+# Column names from a file are untrusted text: whitespace runs become one space and long names are cut.
+MAX_NAME_CHARS = 64
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+_DECIMAL_COMMA_NUMBER = re.compile(r"[+-]?\d*,\d+([eE][+-]?\d+)?")
+_SEPARATORS = {"\t": "tabs", ";": "semicolons", ",": "commas", r"\s+": "spaces"}
+
+
 @dataclass
 class Table:
     """A validated user table: numeric features X (N, D), optional labels, column names."""
@@ -239,9 +271,19 @@ def load_table(
 ) -> Table:
     """Parse an uploaded CSV or NPY file and validate it; raise ValueError saying what to fix.
 
-    NPY files are read with ``allow_pickle=False`` (never unpickled). ``label_column`` (CSV only)
-    names a column used for colouring, not as a feature; it may hold text.
+    CSV: separators (comma, semicolon, tab, spaces) and a decimal comma are detected, and a first row
+    of numbers is data (columns then named x1..xD), not a header. NPY files are parsed without
+    unpickling and refused unless they hold a 2-D array of real numbers. ``label_column`` (CSV only)
+    names a column used for colouring, not as a feature; it may hold text. The table must also be
+    fittable (``check_fittable``), so a table accepted here works on every page.
     """
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise ValueError(f"The file content must be bytes; got {type(data).__name__}.")
+    if not isinstance(filename, str):
+        raise ValueError(f"The file name must be text; got {type(filename).__name__}.")
+    if label_column is not None and not isinstance(label_column, str):
+        raise ValueError(f"The label column must be a column name (text); got {shown(label_column)}.")
+    data = bytes(data)
     size = len(data)
     if size > max_bytes:
         raise ValueError(
@@ -251,20 +293,22 @@ def load_table(
         raise ValueError("The file is empty.")
     suffix = filename.lower().rsplit(".", 1)[-1] if "." in filename else ""
     if suffix == "npy":
-        table = _read_npy(data)
+        table = _read_npy(data, max_rows, max_columns)
     elif suffix in ("csv", "txt"):
-        table = _read_csv(data, label_column, max_columns)
+        table = _read_csv(data, label_column, max_rows, max_columns)
     else:
-        raise ValueError(f"Unsupported file type {filename!r}: upload a .csv or a .npy file.")
+        raise ValueError(f"Unsupported file type {shown(filename)}: upload a .csv or a .npy file.")
     rows, cols = table.X.shape
-    if rows > max_rows:
-        raise ValueError(f"The table has {rows} rows; the limit is {max_rows}. Subsample it first.")
-    if cols > max_columns:
-        raise ValueError(f"The table has {cols} numeric columns; the limit is {max_columns}.")
     if rows < MIN_ROWS or cols < MIN_COLUMNS:
+        hint = (
+            " Separate the values with commas, semicolons, tabs or spaces (a decimal comma works with "
+            "semicolons, tabs or spaces)."
+            if cols == 1 and suffix != "npy"
+            else ""
+        )
         raise ValueError(
             f"The table needs at least {MIN_ROWS} rows and {MIN_COLUMNS} numeric columns; "
-            f"got {rows} rows and {cols} columns."
+            f"got {rows} rows and {cols} columns.{hint}"
         )
     bad = ~np.isfinite(table.X)
     if bad.any():
@@ -273,72 +317,209 @@ def load_table(
             f"{len(rows_bad)} row(s) contain missing, NaN or infinite values (first: row "
             f"{rows_bad[0] + 1}). Remove or fill them and upload again."
         )
+    check_fittable(table.X)
     return table
+
+
+def check_fittable(X: np.ndarray) -> None:
+    """Raise ValueError with the true reason when data cannot be flowed (identical rows, values too large
+    or too small for floating point): the same eigenbasis fit the app uses must succeed."""
+    from .basis import EigenBasis
+
+    EigenBasis.fit(X, standardize=True)
 
 
 _NOT_NPY = "This is not a valid .npy file; save it with numpy.save(...) as a numeric array."
 
 
-def _read_npy(data: bytes) -> Table:
+def _read_npy(data: bytes, max_rows: int, max_columns: int) -> Table:
+    """Read the header ourselves and check dtype, shape and size before touching the array bytes."""
     if not data.startswith(b"\x93NUMPY"):
         raise ValueError(_NOT_NPY)
+    buf = io.BytesIO(data)
     try:
-        arr = np.load(io.BytesIO(data), allow_pickle=False)
-    except ValueError as err:
-        if "allow_pickle" in str(err):
-            raise ValueError(
-                "The .npy file holds Python objects (pickled data), which are never loaded; "
-                "save a plain numeric array."
-            ) from None
-        raise ValueError(f"Could not read the .npy file ({err}); save a plain numeric array.") from None
+        version = np.lib.format.read_magic(buf)
+        read_header = {
+            (1, 0): np.lib.format.read_array_header_1_0,
+            (2, 0): np.lib.format.read_array_header_2_0,
+        }[version]
+        shape, fortran, dtype = read_header(buf)
     except Exception:
         raise ValueError(_NOT_NPY) from None
-    if arr.ndim != 2 or not np.issubdtype(arr.dtype, np.number):
+    if dtype.hasobject:
         raise ValueError(
-            f"The .npy file must hold a 2-D numeric array (rows x features); got {arr.dtype} "
-            f"with shape {arr.shape}."
+            "The .npy file holds Python objects (pickled data), which are never loaded; "
+            "save a plain numeric array."
         )
-    return Table(arr.astype(np.float64), None, [f"x{i}" for i in range(arr.shape[1])])
+    if dtype.names is not None or dtype.kind == "V":
+        raise ValueError(
+            "The .npy file holds a structured array (named fields); save a plain 2-D array of "
+            "numbers, e.g. numpy.column_stack of the fields."
+        )
+    if dtype.kind == "c":
+        raise ValueError(
+            "The .npy file holds complex numbers; save the real and imaginary parts as separate "
+            "columns (numpy.column_stack((z.real, z.imag)))."
+        )
+    if dtype.kind == "b":
+        raise ValueError("The .npy file holds True/False values; save numbers instead (array.astype(float)).")
+    if dtype.kind not in "iuf":
+        raise ValueError(
+            f"The .npy file must hold numbers; it holds {shown(str(dtype))}. Save a numeric array."
+        )
+    if len(shape) != 2:
+        raise ValueError(f"The .npy file must hold a 2-D array (rows x features); got shape {shown(shape)}.")
+    rows, cols = shape
+    _check_size(rows, cols, max_rows, max_columns)
+    start = buf.tell()
+    if len(data) - start != rows * cols * dtype.itemsize:
+        raise ValueError(
+            f"The .npy file is truncated or corrupted: its header promises {rows} x {cols} "
+            "values that the file does not hold. Save it again with numpy.save."
+        )
+    arr = np.frombuffer(data, dtype=dtype, count=rows * cols, offset=start)
+    arr = arr.reshape(shape, order="F" if fortran else "C")
+    with np.errstate(over="ignore"):  # long doubles beyond float64 become inf, refused by load_table
+        arr = arr.astype(np.float64)
+    return Table(arr, None, [f"x{i + 1}" for i in range(cols)])
 
 
-def _read_csv(data: bytes, label_column: str | None, max_columns: int) -> Table:
+def _check_size(rows: int, cols: int, max_rows: int, max_columns: int) -> None:
+    if rows > max_rows:
+        raise ValueError(f"The table has {rows} rows; the limit is {max_rows}. Subsample it first.")
+    if cols > max_columns:
+        raise ValueError(f"The table has {cols} columns; the limit is {max_columns}.")
+
+
+def _read_csv(data: bytes, label_column: str | None, max_rows: int, max_columns: int) -> Table:
     import pandas as pd
 
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ValueError("The file is not UTF-8 text; upload a CSV file (comma-separated numbers).") from None
-    first_line = text.split("\n", 1)[0]
-    if first_line.count(",") + 1 > max_columns + 1:
-        raise ValueError(f"The table has {first_line.count(',') + 1} columns; the limit is {max_columns}.")
+    lines = [line for line in text[:65536].splitlines()[:40] if line.strip()][:20]
+    if not lines:
+        raise ValueError("The CSV has no data rows or no columns.")
+    sep, decimal = _dialect(lines)
+    first = _fields(lines[0], sep)
+    if len(first) > max_columns + 1:
+        raise ValueError(f"The table has {len(first)} columns; the limit is {max_columns}.")
+    second = _fields(lines[1], sep) if len(lines) > 1 else []
+    number = _DECIMAL_COMMA_NUMBER if decimal == "," else _NUMBER
+    is_number = lambda field: number.fullmatch(field) is not None  # noqa: E731
+    # The first row is data when it is all numbers, or has numbers in the same columns as the next row
+    # (a text label column); otherwise it is the header.
+    pattern = [is_number(field) for field in first]
+    has_header = not all(pattern) and not (any(pattern) and pattern == [is_number(f) for f in second])
     try:
-        frame = pd.read_csv(io.StringIO(text))
+        frame = pd.read_csv(
+            io.StringIO(text),
+            sep=sep,
+            decimal=decimal,
+            header=0 if has_header else None,
+            nrows=max_rows + 1,
+            engine="c",
+        )
     except Exception as err:
+        reason = shown(" ".join(str(err).split()), 160)
         raise ValueError(
-            f"Could not parse the file as CSV ({type(err).__name__}); check the separators."
+            f"Could not parse the file as a table ({type(err).__name__}: {reason}); check that "
+            "every row has the same number of values."
         ) from None
     if frame.shape[1] == 0 or frame.shape[0] == 0:
         raise ValueError("The CSV has no data rows or no columns.")
+    _check_size(len(frame), frame.shape[1], max_rows, max_columns + 1)
+    if not has_header:
+        frame.columns = [f"x{i + 1}" for i in range(frame.shape[1])]
+    frame.columns = [str(c) for c in frame.columns]
     labels = None
     if label_column:
         if label_column not in frame.columns:
             raise ValueError(
-                f"Label column {label_column!r} is not in the file; columns are "
-                f"{', '.join(map(str, frame.columns[:20]))}."
+                f"Label column {shown(label_column)} is not in the file; columns are "
+                f"{', '.join(_name(c) for c in frame.columns[:20])}."
             )
         labels = pd.factorize(frame.pop(label_column))[0].astype(int)
-    text_columns = [str(c) for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
-    if text_columns:
+    _check_size(len(frame), frame.shape[1], max_rows, max_columns)
+    columns, problems = [], {"text": [], "bool": [], "huge": []}
+    for name in frame.columns:
+        values, problem = _numeric_column(frame[name])
+        if problem:
+            problems[problem].append(_name(name))
+        columns.append(values)
+    if problems["text"]:
         raise ValueError(
-            f"Column(s) {', '.join(text_columns[:5])} are not numeric. Remove them, or name one "
-            "as the label column if it holds classes."
+            f"Column(s) {', '.join(problems['text'][:5])} are not numeric. Remove them, or name "
+            "one as the label column if it holds classes."
         )
-    return Table(
-        frame.to_numpy(dtype=np.float64, na_value=np.nan),
-        labels,
-        [str(c) for c in frame.columns],
-        label_column,
+    if problems["bool"]:
+        raise ValueError(
+            f"Column(s) {', '.join(problems['bool'][:5])} hold True/False values, not numbers; "
+            "write them as 1/0, or name one as the label column if it holds classes."
+        )
+    if problems["huge"]:
+        raise ValueError(
+            f"Column(s) {', '.join(problems['huge'][:5])} hold numbers beyond floating-point "
+            "range (about 1.8e308); rescale them."
+        )
+    X = np.column_stack(columns) if columns else np.zeros((len(frame), 0))
+    return Table(X, labels, [_name(c) for c in frame.columns], _name(label_column) if label_column else None)
+
+
+def _dialect(lines: list[str]) -> tuple[str, str]:
+    """The separator (tab, semicolon, comma, else runs of spaces) and the decimal mark of sample lines."""
+    sep = next(
+        (
+            s
+            for s in ("\t", ";", ",")
+            if len({line.count(s) for line in lines} - {0}) == 1 and all(s in line for line in lines)
+        ),
+        None,
     )
+    if sep is None:
+        counts = {len(line.split()) for line in lines}
+        sep = r"\s+" if len(counts) == 1 and counts != {1} else ","
+    comma_numbers = sep != "," and any(
+        _DECIMAL_COMMA_NUMBER.fullmatch(field) for line in lines for field in _fields(line, sep)
+    )
+    return sep, "," if comma_numbers else "."
+
+
+def _fields(line: str, sep: str) -> list[str]:
+    parts = line.split() if sep == r"\s+" else line.split(sep)
+    return [part.strip().strip('"').strip() for part in parts]
+
+
+def _name(value) -> str:
+    """An untrusted column name as one short line of plain text."""
+    text = " ".join(str(value).split())
+    return text if len(text) <= MAX_NAME_CHARS else text[: MAX_NAME_CHARS - 3] + "..."
+
+
+def _numeric_column(column) -> tuple[np.ndarray | None, str | None]:
+    """A parsed column as float64, or (None, problem) with problem "text", "bool" or "huge"."""
+    import pandas as pd
+
+    if pd.api.types.is_bool_dtype(column):
+        return None, "bool"
+    if pd.api.types.is_numeric_dtype(column):
+        return column.to_numpy(dtype=np.float64, na_value=np.nan), None
+    # Object columns: text, True/False mixed with gaps, or integers too big for int64 (Python ints).
+    values = np.empty(len(column))
+    for i, value in enumerate(column):
+        if isinstance(value, bool):
+            return None, "bool"
+        if isinstance(value, int | float):
+            try:
+                values[i] = float(value)
+            except OverflowError:
+                return None, "huge"
+        elif value is None:
+            values[i] = np.nan
+        else:
+            return None, "text"
+    return values, None
 
 
 # --------------------------------------------------------------------------- drawn data

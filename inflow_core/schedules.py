@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .validation import Parameter, shown
+
 FAMILIES = ("isotropic", "reducing", "proportional")
 
 # Exponents are clipped here so exp() never overflows for wild solver probes (exp(700) ~ 1e304).
@@ -27,6 +29,55 @@ _MAX_EXPONENT = 700.0
 DEFAULT_GAMMA0 = 5e-4
 DEFAULT_RHO = 1.0
 DEFAULT_KAPPA = 1000.0
+# Largest stiffness (see Schedule.stiffness) a schedule may have. Every normal schedule is far below it
+# (defaults of all built-in datasets and the shipped models 14.5-20, inflation gaps up to 20 with the most
+# extreme in-range kappa and gamma0 at most 267; bench/hostile_input.py prints them); near 700 the noise
+# leaves float64's range, and the exact flow's cost grows with it (about 1.2 field evaluations per unit
+# on a 50-point flow, far more with 2,000 reference points; measured in bench/RESULTS.md).
+MAX_STIFFNESS = 600.0
+
+# The allowed range of every numeric schedule parameter: the library checks these, the app's widgets and
+# shared links can use the same table. dims_to_keep's maximum is D - 1 (set by the data).
+PARAMETERS: dict[str, Parameter] = {
+    p.name: p
+    for p in (
+        Parameter(
+            "dims_to_keep",
+            int,
+            1,
+            None,
+            1,
+            "The number of principal directions a reducing schedule keeps, from 1 to D - 1.",
+        ),
+        Parameter(
+            "inflation_gap",
+            float,
+            0.01,
+            100.0,
+            None,
+            "How much faster kept directions inflate than compressed ones; None means D / (D - d).",
+        ),
+        Parameter(
+            "gamma0",
+            float,
+            1e-6,
+            0.1,
+            5e-4,
+            "The noise variance at t = 0, small against the data's unit variances.",
+        ),
+        Parameter("rho", float, 0.05, 10.0, 1.0, "The rate at which the noise grows."),
+        Parameter(
+            "kappa",
+            float,
+            2.0,
+            1e6,
+            DEFAULT_KAPPA,
+            "The automatic end time is when the noise reaches kappa times the largest data variance.",
+        ),
+        Parameter("t_max", float, 0.01, 1000.0, None, "The end time T; None computes it from kappa."),
+        Parameter("final_scale", float, 1e-3, 1e3, 1.0, "The standard deviation of the latent Gaussian."),
+    )
+}
 
 
 def participation_ratio_of_variances(variances: np.ndarray) -> np.ndarray:
@@ -98,18 +149,11 @@ class Schedule:
         """
         lam = _check_eigenvalues(eigenvalues)
         dim = lam.size
-        d = int(dims_to_keep)
         if dim < 2:
             raise ValueError("A reducing schedule needs data with at least 2 dimensions; use isotropic.")
-        if not 1 <= d <= dim - 1 or d != dims_to_keep:
-            raise ValueError(
-                f"dims_to_keep must be a whole number from 1 to {dim - 1} (D - 1); got {dims_to_keep}."
-            )
-        gap = dim / (dim - d) if inflation_gap is None else float(inflation_gap)
-        if not np.isfinite(gap) or gap <= 0:
-            raise ValueError(
-                f"inflation_gap must be a positive number (e.g. {dim / (dim - d):.3g}); got {inflation_gap}."
-            )
+        d = PARAMETERS["dims_to_keep"].check(dims_to_keep, maximum=dim - 1)
+        gap = PARAMETERS["inflation_gap"].check(inflation_gap, example=dim / (dim - d))
+        gap = dim / (dim - d) if gap is None else gap
         g = np.where(np.arange(dim) < d, 1.0, 1.0 - gap)
         return cls._build("reducing", lam, gamma0, rho, final_scale, 1.0 + g, t_max, kappa, d, gap)
 
@@ -131,23 +175,50 @@ class Schedule:
 
     @classmethod
     def create(cls, family: str, eigenvalues, **params) -> Schedule:
-        """Build a schedule by family name (used by the app, the CLI and checkpoints)."""
-        if family not in FAMILIES:
-            raise ValueError(f"Unknown schedule family {family!r}; choose one of {', '.join(FAMILIES)}.")
+        """Build a schedule by family name (used by the app, the CLI and checkpoints).
+
+        Every parameter is checked against ``PARAMETERS``; a parameter the family does not take
+        (``dims_to_keep`` for isotropic, say) is a ValueError, not a TypeError.
+        """
+        if not isinstance(family, str) or family not in FAMILIES:
+            raise ValueError(f"Unknown schedule family {shown(family)}; choose one of {', '.join(FAMILIES)}.")
+        allowed = set(PARAMETERS) - ({"dims_to_keep", "inflation_gap"} if family != "reducing" else set())
+        unknown = sorted(set(params) - allowed)
+        if unknown:
+            names = ", ".join(shown(k) for k in unknown[:5])
+            raise ValueError(
+                f"The {family} schedule does not take {names}; its parameters are "
+                f"{', '.join(sorted(allowed))}."
+            )
         return getattr(cls, family)(eigenvalues, **params)
 
     @classmethod
     def _build(cls, family, lam, gamma0, rho, final_scale, growth, t_max, kappa, d, gap) -> Schedule:
-        for name, value in (("gamma0", gamma0), ("rho", rho), ("final_scale", final_scale), ("kappa", kappa)):
-            if not np.isfinite(value) or value <= 0:
-                raise ValueError(f"{name} must be a positive finite number; got {value}.")
+        given = {"gamma0": gamma0, "rho": rho, "final_scale": final_scale, "kappa": kappa, "t_max": t_max}
+        values = {name: PARAMETERS[name].check(value) for name, value in given.items()}
+        lam_star = float(lam.max())
+        if values["gamma0"] >= values["kappa"] * lam_star:
+            raise ValueError(
+                f"gamma0 = {values['gamma0']:g} is not below kappa x the largest data "
+                f"variance ({values['kappa']:g} x {lam_star:.3g}), so the noise has nowhere to "
+                f"grow; use a smaller gamma0 (e.g. {min(5e-4, 1e-3 * lam_star):.2g}) or "
+                "standardise the data."
+            )
         sched = cls(
-            family, lam, float(gamma0), float(rho), float(final_scale), growth, 0.0, float(kappa), d, gap
+            family,
+            lam,
+            values["gamma0"],
+            values["rho"],
+            values["final_scale"],
+            growth,
+            0.0,
+            values["kappa"],
+            d,
+            gap,
         )
-        end = sched.auto_t_max() if t_max is None else float(t_max)
-        if not np.isfinite(end) or end <= 0:
-            raise ValueError(f"t_max must be a positive finite time (or None for auto); got {t_max}.")
+        end = sched.auto_t_max() if values["t_max"] is None else values["t_max"]
         object.__setattr__(sched, "t_max", end)
+        check_solvable(sched)
         return sched
 
     # ----------------------------------------------------------------- basic facts
@@ -250,6 +321,20 @@ class Schedule:
         c_end = self.noise(self.t_max)
         return (self.eigenvalues + c_end) / (self.lam_star + c_end.max())
 
+    def stiffness(self) -> float:
+        """How far the noise of the fastest-changing dimension moves over [0, T], in e-folds:
+        max_i |ln c_i(T) - ln c_i(0)|, i.e. its log-rate times T.
+
+        An explicit solver must follow relaxation at the rate |r_i| / 2 wherever the denoiser does not
+        track its input (exact and learned flows at low noise), so its cost grows with this number, and
+        beyond about 700 the noise itself leaves float64's range. ``check_solvable`` refuses large ones.
+        """
+        if self.family == "proportional":
+            lam = self.lam_star
+            decay = -np.expm1(-self.rho * self.t_max)
+            return float(self.rho * self.t_max + np.log((self.gamma0 + lam * decay) / self.gamma0))
+        return float(np.max(np.abs(self.rho * self.growth)) * self.t_max)
+
     def describe(self) -> str:
         """One line for the UI and model cards."""
         text = f"{self.family}"
@@ -274,13 +359,39 @@ class Schedule:
 
     @classmethod
     def from_dict(cls, params: dict, eigenvalues) -> Schedule:
+        """Rebuild a schedule from ``to_dict`` output (or untrusted JSON): every field is checked."""
+        if not isinstance(params, dict):
+            raise ValueError(
+                f"Schedule parameters must be a mapping of names to numbers; got {shown(params)}."
+            )
         params = dict(params)
         family = params.pop("family", None)
-        allowed = {"gamma0", "rho", "t_max", "final_scale", "kappa", "dims_to_keep", "inflation_gap"}
-        unknown = set(params) - allowed
+        unknown = sorted(set(params) - set(PARAMETERS))
         if unknown:
-            raise ValueError(f"Unknown schedule parameters: {sorted(unknown)}.")
+            raise ValueError(
+                f"Unknown schedule parameters: {', '.join(shown(k) for k in unknown[:5])}; "
+                f"the known ones are {', '.join(PARAMETERS)}."
+            )
         return cls.create(family, eigenvalues, **params)
+
+
+def check_solvable(schedule: Schedule) -> None:
+    """Raise ValueError, before any solve, when a schedule is too stiff to integrate (see ``stiffness``)."""
+    stiffness = schedule.stiffness()
+    if stiffness <= MAX_STIFFNESS:
+        return
+    if schedule.family == "reducing" and schedule.inflation_gap > 2:
+        fix = (
+            f"lower the inflation gap (now {schedule.inflation_gap:.3g}; the default "
+            f"{schedule.dim / (schedule.dim - schedule.dims_to_keep):.3g} works)"
+        )
+    else:
+        fix = "lower rho or the end time T (leave T empty for the automatic end time)"
+    raise ValueError(
+        f"This schedule changes the noise by a factor e^{stiffness:.3g} over the flow (at "
+        f"most e^{MAX_STIFFNESS:g}): no ODE solver can follow that, and the noise leaves "
+        f"floating-point range. To fix it, {fix}."
+    )
 
 
 def _check_eigenvalues(eigenvalues) -> np.ndarray:

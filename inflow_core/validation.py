@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 
@@ -43,3 +45,63 @@ def check_positive_int(value, name: str, minimum: int = 1, maximum: int | None =
         upper = f" and at most {maximum}" if maximum is not None else ""
         raise ValueError(f"{name} must be a whole number of at least {minimum}{upper}; got {value!r}.")
     return int(value)
+
+
+def shown(value, limit: int = 40) -> str:
+    """A short repr of an untrusted value for error messages: at most ``limit`` characters."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """The allowed range of one numeric user parameter, in one place for the library, widgets and links.
+
+    ``maximum`` None means the bound depends on the data (``help`` says how; pass it to ``check``);
+    ``default`` None means the value is computed automatically, and then None is an accepted value.
+    """
+
+    name: str
+    kind: type
+    minimum: float
+    maximum: float | None
+    default: float | int | None
+    help: str
+
+    def check(self, value, maximum: float | None = None, example: float | int | None = None):
+        """``value`` as an int or float within range (None where the default is automatic), or ValueError.
+
+        ``maximum`` supplies a data-dependent upper bound; ``example`` a sensible value for the message.
+        """
+        upper = self.maximum if maximum is None else maximum
+        if value is None and self.default is None:
+            return None
+        number = _as_float(value)
+        if self.kind is int and number != np.floor(number):
+            number = float("nan")
+        if not (self.minimum <= number and (upper is None or number <= upper) and number < np.inf):
+            what = "a whole number" if self.kind is int else "a number"
+            fmt = (lambda x: str(int(x))) if self.kind is int else (lambda x: f"{x:g}")  # noqa: E731
+            bound = (
+                f"from {fmt(self.minimum)} to {fmt(upper)}"
+                if upper is not None
+                else f"of at least {fmt(self.minimum)}"
+            )
+            suggestion = example if example is not None else self.default
+            hint = (
+                f" (e.g. {fmt(suggestion)})"
+                if suggestion is not None
+                else " (or None for the automatic value)"
+            )
+            raise ValueError(f"{self.name} must be {what} {bound}{hint}; got {shown(value)}. {self.help}")
+        return int(number) if self.kind is int else number
+
+
+def _as_float(value) -> float:
+    """A real number (not a bool) as a float; NaN for anything else, including ints beyond float range."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, int | float | np.integer | np.floating):
+        return float("nan")
+    try:
+        return float(value)
+    except OverflowError:
+        return float("nan")

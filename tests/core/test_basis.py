@@ -54,10 +54,20 @@ def test_more_dimensions_than_points_and_constant_features_are_floored():
     np.testing.assert_allclose(basis.from_eigen(basis.to_eigen(X)), X, atol=1e-9)
 
 
+def test_tiny_but_varying_data_is_standardised_not_called_constant():
+    X = correlated() * 1e-60
+    basis = EigenBasis.fit(X)
+    np.testing.assert_allclose(basis.eigenvalues.sum(), 3.0, rtol=1e-9)  # trace of a correlation matrix
+    np.testing.assert_allclose(basis.from_eigen(basis.to_eigen(X)), X, rtol=1e-9)
+
+
 @pytest.mark.parametrize(
     "X, message",
     [
-        (np.ones((10, 2)), "no variance"),
+        (np.ones((10, 2)), "identical.*no variance"),
+        (5 + 1e-15 * np.random.default_rng(0).standard_normal((10, 2)), "constant up to rounding"),
+        (np.random.default_rng(0).standard_normal((10, 2)) * 1e300, "too large to compute with.*Rescale"),
+        (np.random.default_rng(0).standard_normal((10, 2)) * 1e-300, "too little to compute with.*Rescale"),
         (np.array([[1.0, 2.0]]), "at least 2"),
         (np.array([[1.0, np.nan], [2.0, 3.0]]), "NaN"),
         (np.array([1.0, 2.0, 3.0]), "2-D"),

@@ -34,6 +34,12 @@ def saved():
     return flow, X, checkpoints.to_bytes(flow)
 
 
+def _card_after_load(flow, card):
+    """What load_flow returns as .card: the validated card, with the flow's real schedule and network."""
+    sections = {"data": {}, "schedule": {}, "network": {}, "training": {}, "quality": {}}
+    return {**sections, **card, "schedule": flow.schedule.to_dict(), "network": flow.denoiser.config()}
+
+
 def _rewrite(data: bytes, tensors=None, **meta_changes) -> bytes:
     """Re-save a checkpoint with changed tensors and/or metadata entries."""
     (size,) = struct.unpack("<Q", data[:8])
@@ -52,7 +58,7 @@ def test_round_trip_gives_identical_outputs(tmp_path, saved):
     np.testing.assert_array_equal(back.encode(X[:20]), flow.encode(X[:20]))
     assert back.schedule.to_dict() == flow.schedule.to_dict()
     np.testing.assert_array_equal(back.basis.vectors, flow.basis.vectors)
-    assert back.card == flow.card and back.denoiser.kind == "network"
+    assert back.card == _card_after_load(flow, flow.card) and back.denoiser.kind == "network"
     assert back.dtype == torch.float64 and back.device.type == "cpu"
 
 
@@ -61,7 +67,7 @@ def test_bytes_round_trip_and_explicit_card(saved):
     back = ic.load_flow(data)
     np.testing.assert_array_equal(back.decode(flow.encode(X[:5])), flow.decode(flow.encode(X[:5])))
     other = ic.load_flow(checkpoints.to_bytes(flow, card={"x": 1}))
-    assert other.card == {"x": 1}
+    assert other.card == _card_after_load(flow, {"x": 1})
 
 
 def test_asset_is_a_model_plus_its_readable_card(tmp_path, saved):
@@ -70,7 +76,7 @@ def test_asset_is_a_model_plus_its_readable_card(tmp_path, saved):
     checkpoints.save_asset(flow, card, "toy", tmp_path)
     assert json.loads((tmp_path / "toy.json").read_text()) == card
     loaded = ic.load_flow(tmp_path / "toy.safetensors")
-    assert loaded.card == card
+    assert loaded.card == _card_after_load(flow, card)
     np.testing.assert_array_equal(loaded.encode(X[:5]), flow.encode(X[:5]))
 
 
@@ -166,3 +172,88 @@ def test_exact_flows_are_not_saved(saved):
         checkpoints.to_bytes(exact)
     with pytest.raises(ValueError, match="JSON"):
         checkpoints.to_bytes(flow, card={"bad": float("nan")})
+
+
+# --------------------------------------------------------------------------- hostile files (issue 12)
+def _with_header(data: bytes, text: str) -> bytes:
+    """The file with its header replaced by raw text (the payload kept)."""
+    (size,) = struct.unpack("<Q", data[:8])
+    return struct.pack("<Q", len(text.encode())) + text.encode() + data[8 + size :]
+
+
+def _header_text(data: bytes) -> str:
+    (size,) = struct.unpack("<Q", data[:8])
+    return data[8 : 8 + size].decode()
+
+
+@pytest.mark.parametrize("offsets", ["null", "1e400", "[0]", "[0, 1e400]", "[16, 0]", '["0", "16"]'])
+def test_malformed_data_offsets_are_value_errors(saved, offsets):
+    data = saved[2]
+    header = json.loads(_header_text(data))
+    text = json.dumps({**header, "basis.mean": {**header["basis.mean"], "data_offsets": "OFFSETS"}})
+    with pytest.raises(ValueError, match="malformed entry"):
+        ic.load_flow(_with_header(data, text.replace('"OFFSETS"', offsets)))
+
+
+@pytest.mark.parametrize("key", ["schedule", "card", "network"])
+def test_deeply_nested_json_is_a_value_error_not_a_recursion_error(saved, key):
+    with pytest.raises(ValueError, match="not valid JSON|nested"):
+        ic.load_flow(_rewrite(saved[2], **{key: "[" * 100_000 + "]" * 100_000}))
+    with pytest.raises(ValueError, match="nested"):
+        ic.load_flow(_rewrite(saved[2], **{key: '{"a":' * 50 + "1" + "}" * 50}))
+    header = _header_text(saved[2])
+    with pytest.raises(ValueError, match="not a .safetensors"):
+        ic.load_flow(_with_header(saved[2], header[:-1] + ', "x": ' + "[" * 50_000 + "]" * 50_000 + "}"))
+
+
+@pytest.mark.parametrize(
+    "change, name",
+    [
+        ({"gamma0": "abc"}, "gamma0"),
+        ({"kappa": None}, "kappa"),
+        ({"dims_to_keep": [1]}, "dims_to_keep"),
+        ({"dims_to_keep": True}, "dims_to_keep"),
+    ],
+)
+def test_schedule_fields_of_the_wrong_type_are_value_errors(saved, change, name):
+    flow = saved[0]
+    with pytest.raises(ValueError, match=f"^{name} must be"):
+        ic.load_flow(_rewrite(saved[2], schedule=json.dumps({**flow.schedule.to_dict(), **change})))
+
+
+@pytest.mark.parametrize(
+    "card, message",
+    [
+        ({"data": [1, 2]}, "'data' section must be an object"),
+        ({"data": "circles"}, "'data' section must be an object"),
+        ({"schedule": {"family": "reducing", "gamma0": 5e-4}}, "lacks dims_to_keep and inflation_gap"),
+        ({"data": {"filename": "x" * 5000}}, "data.filename is 5000 characters long"),
+        ({"training": {"steps": "many"}}, "training.steps must be a whole number"),
+    ],
+)
+def test_bad_cards_are_refused_at_load(saved, card, message):
+    with pytest.raises(ValueError, match=message):
+        ic.load_flow(_rewrite(saved[2], card=json.dumps(card)))
+
+
+def test_validate_card_returns_plain_sections_the_app_can_index():
+    card = checkpoints.validate_card(
+        {
+            "data": {"dataset": "circles", "n": np.int64(2000), "noise": None},
+            "quality": {"energy": np.float32(0.5), "pairs": (1, 2)},
+        }
+    )
+    assert card["data"]["dataset"] == "circles" and type(card["data"]["n"]) is int
+    assert type(card["quality"]["energy"]) is float and card["quality"]["pairs"] == [1, 2]
+    assert card["schedule"] == {} and card["training"] == {} and card["network"] == {}
+    assert checkpoints.validate_card(card) == card
+    with pytest.raises(ValueError, match="JSON object"):
+        checkpoints.validate_card([1])
+
+
+def test_loaded_card_states_the_schedule_the_flow_really_uses(saved):
+    flow, _, data = saved
+    other = {**flow.schedule.to_dict(), "rho": 2.0}
+    loaded = ic.load_flow(_rewrite(data, card=json.dumps({"schedule": other})))
+    assert loaded.card["schedule"] == flow.schedule.to_dict()
+    assert loaded.card["network"] == flow.denoiser.config()

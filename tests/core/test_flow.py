@@ -1,5 +1,7 @@
 """The pfODE flow: closed-form Gaussian oracle (docs/MATH.md 6), the exact empirical flow, errors."""
 
+import time
+
 import numpy as np
 import pytest
 import torch
@@ -12,7 +14,9 @@ from inflow_core import (
     InflationaryFlow,
     Schedule,
     SolverError,
+    SolverOptions,
 )
+from inflow_core.flow import solve_ode
 from inflow_core.metrics import energy_distance, measured_pr, round_trip_error
 
 TIGHT = {"rtol": 1e-10, "atol": 1e-10}
@@ -254,3 +258,39 @@ def test_flow_runs_on_cuda(circles):
     X, basis, iso, _ = circles
     flow = InflationaryFlow(basis, iso.schedule, EmpiricalDenoiser(basis.to_eigen(X)), device="cuda")
     np.testing.assert_allclose(flow.encode(X[:100]), iso.encode(X[:100]), atol=1e-3)
+
+
+# --------------------------------------------------------------------------- hostile inputs (issue 12)
+@pytest.mark.parametrize("value", [1e6, -1e300, 60.0])
+def test_latents_far_outside_the_prior_are_refused(circles, value):
+    _, _, iso, red = circles
+    for flow in (iso, red):
+        U = flow.prior_samples(5, seed=0)
+        U[2, 1] = value * np.sqrt(flow.schedule.latent_variance()[1])
+        with pytest.raises(ValueError, match="standard deviations from the origin \\(row 3, dimension 2\\)"):
+            flow.decode(U)
+        with pytest.raises(ValueError, match="latent standard deviations"):
+            flow.trajectory(U, direction="generate", n_frames=3)
+    with pytest.raises(ValueError, match="NaN"):
+        iso.decode(np.array([[0.0, np.inf]]))
+
+
+def test_a_solve_stops_at_its_time_budget():
+    def slow_field(t, u):
+        time.sleep(0.02)
+        return -u
+
+    u0, times = torch.ones(3, 2, dtype=torch.float64), torch.tensor([0.0, 1.0], dtype=torch.float64)
+    with pytest.raises(SolverError, match="stopped after 0.01 s"):
+        solve_ode(slow_field, u0, times, SolverOptions(max_seconds=0.01))
+    assert solve_ode(slow_field, u0, times, SolverOptions(max_seconds=None)).shape == (2, 3, 2)
+    with pytest.raises(ValueError, match="max_seconds"):
+        SolverOptions(max_seconds=0)
+
+
+def test_the_time_budget_is_a_solver_option_per_flow_and_per_call(circles):
+    X, _, iso, _ = circles
+    assert iso.solver.max_seconds is None  # off by default: results never depend on load
+    assert iso.solver_options({"max_seconds": 5.0}).max_seconds == 5.0
+    with pytest.raises(ValueError, match="max_seconds"):
+        iso.encode(X[:5], max_seconds=-1.0)

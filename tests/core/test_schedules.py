@@ -124,3 +124,76 @@ def test_dict_round_trip_rebuilds_the_same_schedule():
 def test_gaussianity_reports_how_noise_dominated_the_end_is():
     assert Schedule.isotropic(LAM2).gaussianity() == pytest.approx(1000.0)
     assert Schedule.isotropic(LAM2, t_max=7.01).gaussianity() == pytest.approx(5e-4 * np.exp(7.01))
+
+
+# --------------------------------------------------------------------------- hostile parameters (issue 12)
+@pytest.mark.parametrize(
+    "family, params, name, allowed",
+    [
+        ("reducing", {"dims_to_keep": 999}, "dims_to_keep", "from 1 to 1"),
+        ("reducing", {"dims_to_keep": True}, "dims_to_keep", "from 1 to 1"),
+        ("reducing", {"dims_to_keep": [1]}, "dims_to_keep", "from 1 to 1"),
+        ("reducing", {"inflation_gap": 1e6}, "inflation_gap", "from 0.01 to 100"),
+        ("isotropic", {"gamma0": 1e6}, "gamma0", "from 1e-06 to 0.1"),
+        ("isotropic", {"gamma0": -1}, "gamma0", "from 1e-06 to 0.1"),
+        ("isotropic", {"gamma0": "abc"}, "gamma0", "from 1e-06 to 0.1"),
+        ("isotropic", {"rho": -5}, "rho", "from 0.05 to 10"),
+        ("isotropic", {"t_max": -1}, "t_max", "from 0.01 to 1000"),
+        ("isotropic", {"kappa": 0}, "kappa", "from 2 to 1e\\+06"),
+        ("isotropic", {"kappa": None}, "kappa", "from 2 to 1e\\+06"),
+        ("proportional", {"final_scale": True}, "final_scale", "from 0.001 to 1000"),
+    ],
+)
+def test_each_bad_parameter_names_itself_its_range_and_a_sensible_value(family, params, name, allowed):
+    with pytest.raises(ValueError, match=f"^{name} must be .*{allowed} \\((e\\.g\\. |or None)"):
+        Schedule.create(family, LAM2, **params)
+
+
+def test_unknown_family_and_misplaced_parameters_are_value_errors_with_short_messages():
+    with pytest.raises(ValueError, match="Unknown schedule family") as err:
+        Schedule.create("<script>" + "x" * 10_000, LAM2)
+    assert len(str(err.value)) < 200
+    with pytest.raises(ValueError, match="does not take 'dims_to_keep'"):
+        Schedule.create("isotropic", LAM2, dims_to_keep=1)
+
+
+def test_gamma0_above_the_end_noise_says_so():
+    with pytest.raises(ValueError, match="gamma0 = 0.1 is not below kappa x the largest data variance"):
+        Schedule.isotropic(np.array([1e-5, 1e-6]), gamma0=0.1, kappa=2.0)
+
+
+def test_parameter_table_holds_every_constructor_argument_with_defaults_in_range():
+    from inflow_core.schedules import PARAMETERS
+
+    assert set(PARAMETERS) == {
+        "dims_to_keep",
+        "inflation_gap",
+        "gamma0",
+        "rho",
+        "kappa",
+        "t_max",
+        "final_scale",
+    }
+    for param in PARAMETERS.values():
+        assert param.check(param.default) == param.default
+    sched = Schedule.reducing(LAM5, dims_to_keep=2)
+    for name in ("gamma0", "rho", "kappa", "final_scale"):
+        assert getattr(sched, name) == PARAMETERS[name].default
+
+
+def test_normal_schedules_are_solvable_and_hopeless_ones_are_refused_before_any_solve():
+    from inflow_core import datasets
+    from inflow_core.basis import EigenBasis
+    from inflow_core.schedules import MAX_STIFFNESS
+
+    for name, meta in datasets.REGISTRY.items():
+        lam = EigenBasis.fit(datasets.load(name, n=min(300, meta.max_n), seed=0)[0]).eigenvalues
+        params = {"dims_to_keep": meta.dims_to_keep} if meta.default_schedule == "reducing" else {}
+        assert Schedule.create(meta.default_schedule, lam, **params).stiffness() < 50
+        for gap in (0.5, 2.0, 5.0, 20.0):  # the widest in-range kappa / gamma0 make T longest
+            sched = Schedule.reducing(lam, 1, inflation_gap=gap, gamma0=1e-6, kappa=1e6)
+            assert sched.stiffness() < MAX_STIFFNESS
+    with pytest.raises(ValueError, match="lower the inflation gap"):
+        Schedule.reducing(LAM2, 1, inflation_gap=50.0, t_max=100.0)
+    with pytest.raises(ValueError, match="lower rho or the end time T"):
+        Schedule.isotropic(LAM2, rho=10.0, t_max=100.0)
