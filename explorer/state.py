@@ -91,8 +91,16 @@ class ScheduleSpec:
         return params
 
     def build(self, basis: ic.EigenBasis) -> ic.Schedule:
-        """The schedule for this data's eigenvalues, or ValueError naming the impossible setting."""
-        return ic.Schedule.create(self.family, basis.eigenvalues, **self.params())
+        """The schedule for this data's eigenvalues, or ValueError naming the impossible setting, also
+        when it is too stiff for any solve (refused here in microseconds rather than after minutes)."""
+        schedule = ic.Schedule.create(self.family, basis.eigenvalues, **self.params())
+        ic.schedules.check_solvable(schedule)
+        return schedule
+
+
+# One solve's wall-clock budget in the app: a stiff field under the step cap could otherwise hold a worker
+# for many minutes (healthy solves take seconds; a whole coverage run is many solves).
+SOLVE_SECONDS = 180.0
 
 
 @dataclass(frozen=True)
@@ -103,7 +111,7 @@ class SolverSpec:
     tol: float = DEFAULT_TOL
 
     def options(self) -> dict:
-        return {"method": self.method, "rtol": self.tol, "atol": self.tol}
+        return {"method": self.method, "rtol": self.tol, "atol": self.tol, "max_seconds": SOLVE_SECONDS}
 
 
 @dataclass
@@ -220,8 +228,9 @@ def _read_query_params() -> None:
         except ValueError:
             notify(f"Ignored {key}={raw!r} in the link: not a valid value.")
             continue
-        if not change(group, name_, value, quiet=True):
-            notify(f"Ignored {key}={raw!r} in the link: not a valid value here; kept the default.")
+        problem = _apply(group, name_, value)
+        if problem:
+            notify(f"Ignored {key}={raw!r} in the link ({problem}); kept the default.")
 
 
 def write_query_params(page_url: str) -> None:
@@ -262,18 +271,24 @@ def get(group: str, name: str) -> Any:
 def change(group: str, name: str, value: Any, quiet: bool = False) -> bool:
     """Set one setting. Data, schedule and solver changes are validated (data by loading it, the schedule
     by building it); a bad value keeps the previous one and, unless ``quiet``, says why. True if applied."""
+    problem = _apply(group, name, value)
+    if problem and not quiet:
+        notify(f"{name} = {value!r} was not applied: {problem}")
+    return problem is None
+
+
+def _apply(group: str, name: str, value: Any) -> str | None:
+    """Set one setting after validating it; None, or why it was refused (the previous value stays)."""
     s = session()
     if group not in _SPECS:
         s.pages[group][name] = value
-        return True
+        return None
     try:
         spec = replace(getattr(s, _SPECS[group]), **{name: value})
         {"dataset": set_data, "sched": set_schedule, "solver": set_solver}[group](spec)
-        return True
+        return None
     except (ValueError, TypeError) as err:
-        if not quiet:
-            notify(f"{name} = {value!r} was not applied: {err}")
-        return False
+        return str(err) or type(err).__name__
 
 
 def bind(group: str, name: str, options: list | None = None) -> dict:

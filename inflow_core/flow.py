@@ -123,7 +123,7 @@ class InflationaryFlow:
     """Data <-> latent map of an inflationary flow: basis + schedule + denoiser.
 
     Solver settings given here are defaults; every method also takes ``method``, ``rtol``,
-    ``atol`` and ``step_size`` keyword arguments for one call. ``last_stats`` holds the cost
+    ``atol``, ``step_size`` and ``max_seconds`` keyword arguments for one call. ``last_stats`` holds the cost
     (NFE, wall time, tolerance) of the latest integration.
     """
 
@@ -139,6 +139,7 @@ class InflationaryFlow:
         device: str | torch.device = "cpu",
         dtype: torch.dtype | None = None,
         card: dict | None = None,
+        max_seconds: float | None = None,
     ):
         if schedule.dim != basis.dim:
             raise ValueError(f"The schedule has D = {schedule.dim} but the basis has D = {basis.dim}.")
@@ -151,7 +152,7 @@ class InflationaryFlow:
         self.basis = basis
         self.schedule = schedule
         self.denoiser = denoiser
-        self.solver = SolverOptions(method, rtol, atol, step_size)
+        self.solver = SolverOptions(method, rtol, atol, step_size, max_seconds)
         self.card = card  # a learned model's card: what it was trained on, how, and how good (or None)
         self.last_stats: SolveStats | None = None
         self.to(device, dtype)

@@ -71,6 +71,9 @@ def test_every_setting_widget_uses_the_one_key_scheme(page_controls):
         ({"kappa": "0"}, "kappa"),
         ({"n": "5"}, "n"),
         ({"family": "sideways"}, "family"),
+        ({"family": "reducing", "d": "1", "gap": "1e6"}, "gap"),
+        # Each value in range, together too stiff for any solver: refused before any solve, with why.
+        ({"family": "reducing", "d": "1", "gap": "50", "T": "100"}, "T"),
     ],
 )
 def test_a_bad_link_value_is_refused_with_a_message_and_the_default_kept(query, name):
@@ -79,8 +82,21 @@ def test_a_bad_link_value_is_refused_with_a_message_and_the_default_kept(query, 
     warnings = " ".join(w.value for w in at.warning)
     assert f"Ignored {name}=" in warnings
     s = at.session_state["session"]
-    assert (s.sched.dims_to_keep, s.sched.inflation_gap, s.sched.rho, s.sched.kappa) == (1, None, 1.0, 1000.0)
+    assert (s.sched.dims_to_keep, s.sched.rho, s.sched.kappa, s.sched.t_max) == (1, 1.0, 1000.0, None)
+    assert s.sched.inflation_gap in (None, 50.0)
     assert s.data.n == 300 or name == "n"
+    if name == "T":
+        assert "e^" in warnings and "lower the inflation gap" in warnings, warnings
+
+
+def test_a_hopeless_schedule_link_is_refused_before_any_solve():
+    """The Flow page of a link whose schedule no solver can follow shows a warning and the default
+    schedule's page; nothing was queued or computed for the refused schedule."""
+    at = fresh({"page": "flow", "family": "reducing", "d": "1", "gap": "50", "T": "100"})
+    assert not at.exception and not at.error
+    s = at.session_state["session"]
+    assert s.sched.t_max is None and not s.jobs
+    assert at.title[0].value == "Flow"
 
 
 @pytest.mark.parametrize(
