@@ -1,8 +1,9 @@
 """Untrusted text (a file name, a CSV header or label, a model card, a link value) shown as plain text.
 
 Streamlit renders markdown in titles, captions, messages and labels: a file named ``[log in](http://..)``
-would become a link, ``![x](http://..)`` an image every visitor's browser fetches. ``plain`` escapes
-every character markdown (and Streamlit's extensions) give a meaning to, and caps the length.
+would become a link, ``![x](http://..)`` an image every visitor's browser fetches, and a bare
+``http://..`` a link. ``plain`` escapes every character markdown (and Streamlit's extensions) give a
+meaning to, breaks bare links with an invisible character, and caps the length.
 """
 
 from __future__ import annotations
@@ -10,8 +11,11 @@ from __future__ import annotations
 import re
 
 MAX_CHARS = 200
-_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#!|~$:@])")  # ":" and "@" also stop bare-URL / e-mail links
-_WWW = re.compile(r"(www)\.", re.IGNORECASE)  # and "www." the third kind of bare link
+_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#!|~$:@])")
+# Bare links ("http://...", "www.", "name@host") are found by Streamlit's markdown in the text AFTER escapes
+# are undone, so escaping cannot stop them: an invisible word joiner (U+2060) inside each pattern does.
+_BARE_LINK = re.compile(r"(?<=:)(?=//)|(?<=www)(?=\.)|(?=@)", re.IGNORECASE)  # where a joiner goes
+_JOINER = "\u2060"
 _LIST_START = re.compile(r"^(\d+)([.)])|^([-+])")  # "1. " or "- " would start a list
 
 
@@ -29,5 +33,6 @@ def plain(value, max_chars: int = MAX_CHARS) -> str:
     text = " ".join(str(value).split())
     if len(text) > max_chars:
         text = text[: max_chars - 1] + "…"
-    text = _WWW.sub(r"\1\\.", _SPECIAL.sub(r"\\\1", text))
+    text = _BARE_LINK.sub(_JOINER, text)
+    text = _SPECIAL.sub(r"\\\1", text)
     return _LIST_START.sub(lambda m: f"{m[1]}\\{m[2]}" if m[1] else f"\\{m[3]}", text)
