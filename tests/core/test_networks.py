@@ -74,3 +74,22 @@ def test_loss_at_initialisation_is_dimension_for_any_data():
 def test_bad_eigenvalues_rejected(bad):
     with pytest.raises(ValueError):
         NetworkDenoiser(bad, t_max=1.0)
+
+
+def test_float64_network_runs_in_float32_for_loose_solves():
+    """A loaded (float64) model lends a float32 copy to solves at tolerance >= 1e-5: Den within 1e-5 of
+    float64 (relative to its size), the same flow within the tolerance; tight solves keep float64."""
+    flow = ic.load_flow("assets/models/circles_isotropic.safetensors")
+    den = flow.denoiser
+    fast = den.for_tolerance(1e-5)
+    assert fast.eigenvalues.dtype == torch.float32 and den.eigenvalues.dtype == torch.float64
+    assert den.for_tolerance(1e-9) is den and fast.for_tolerance(1e-5) is fast
+    X, _ = ic.datasets.load("circles", n=300, seed=3)
+    y = torch.as_tensor(flow.basis.to_eigen(X))
+    for t in (0.0, 3.0, 10.0):
+        noise = torch.as_tensor(flow.schedule.noise(t))
+        exact = den(y, t, noise)
+        assert ((fast(y, t, noise) - exact).abs().max() / exact.abs().max()).item() < 1e-5
+    U_fast = flow.encode(X[:100])  # default tolerance: the float32 copy
+    U_exact = flow.encode(X[:100], rtol=1e-7, atol=1e-7)  # float64
+    np.testing.assert_allclose(U_fast, U_exact, atol=1e-3)
