@@ -2,6 +2,8 @@
 shows only the controls the step names, and after its action its main figure fits the screen without
 scrolling. Screenshots go to artifacts/browser/presenter_<step>.png."""
 
+import time
+
 import pytest
 from test_browser import IDLE, assert_no_exception, settle
 
@@ -48,7 +50,12 @@ def test_lesson_step_fits_a_projector(number, browser, app_url, artifacts):
             page.wait_for_timeout(500)
             page.wait_for_function(IDLE, timeout=400_000)
         figure = page.locator(f".{lessons.key_class(MAIN_CHART[step.page])}")
-        figure.wait_for(timeout=400_000)
+        started = time.monotonic()
+        # The figure, or an error (a failed job) at once rather than after the whole timeout.
+        figure.or_(page.locator("[data-testid=stAlertContentError]")).first.wait_for(timeout=400_000)
+        errors = page.locator("[data-testid=stAlertContentError]")
+        assert errors.count() == 0, errors.first.inner_text()
+        print(f"step {number}: main figure {time.monotonic() - started:.0f} s after the action settled")
         settle(page)
         assert_no_exception(page)
         assert page.evaluate("window.scrollY") == 0
