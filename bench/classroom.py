@@ -29,8 +29,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import ctypes
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -137,6 +139,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _die_with_parent() -> None:
+    """In the server's process before exec: the kernel sends it SIGTERM if this bench dies, even by
+    SIGKILL, so no server outlives its bench (prctl PR_SET_PDEATHSIG; Linux only, like taskset)."""
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
+
+
 class Server:
     """``streamlit run app.py`` on 127.0.0.1, pinned to SERVER_CORE; stopped on leaving the ``with``."""
 
@@ -163,7 +171,12 @@ class Server:
         if pin:
             command = ["taskset", "-c", str(SERVER_CORE), *command]  # taskset execs: the pid is Python's
         self.proc = subprocess.Popen(
-            command, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            command,
+            cwd=ROOT,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent,
         )
 
     def __enter__(self) -> Server:
@@ -381,6 +394,8 @@ def main() -> None:
     parser.add_argument("--scenarios", default="same,same-warm,different")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds any one wait may take")
     args = parser.parse_args()
+    # A plain kill ends the bench through its finally blocks, which stop the server.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("stopped by SIGTERM"))
     sizes = sorted({int(s) for s in args.sizes.split(",")})
     scenarios = args.scenarios.split(",")
     unknown = set(scenarios) - {"same", "same-warm", "different"}
