@@ -33,8 +33,9 @@ LINKS = [
     {"dataset": "digits", "n": "nan"},
     {"lesson": "99", "present": "1"},
     {"page": "../../etc/passwd"},
-    *({key: f"[Your session expired: log in again]({URL})"} for key in ("dataset", "family", "n", "lesson")),
-    *({key: f"![p]({URL})"} for key in ("dataset", "n", "lesson", "family", "gap", "page")),
+    # Markdown in each link field is checked on the first page by test_untrusted_text.py; two go everywhere.
+    {"dataset": f"[Your session expired: log in again]({URL})"},
+    {"page": f"![p]({URL})", "gap": f"![p]({URL})"},
 ]
 
 
