@@ -253,7 +253,8 @@ _SEPARATORS = {"\t": "tabs", ";": "semicolons", ",": "commas", r"\s+": "spaces"}
 
 @dataclass
 class Table:
-    """A validated user table: numeric features X (N, D), optional labels, column names."""
+    """A validated user table: numeric features X (N, D), optional class names from the label column (a
+    string per row, "missing" for an empty cell), column names."""
 
     X: np.ndarray
     labels: np.ndarray | None
@@ -440,7 +441,9 @@ def _read_csv(data: bytes, label_column: str | None, max_rows: int, max_columns:
                 f"Label column {shown(label_column)} is not in the file; columns are "
                 f"{', '.join(_name(c) for c in frame.columns[:20])}."
             )
-        labels = pd.factorize(frame.pop(label_column))[0].astype(int)
+        codes, names = pd.factorize(frame.pop(label_column), sort=True)
+        # The classes by name ("missing" for an empty cell), so pages show "A", not "label 0".
+        labels = np.array([_name(v) for v in names] + ["missing"])[codes]
     _check_size(len(frame), frame.shape[1], max_rows, max_columns)
     columns, problems = [], {"text": [], "bool": [], "huge": []}
     for name in frame.columns:

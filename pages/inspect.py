@@ -307,7 +307,7 @@ st.subheader("What the latent remembers")
 z_sel = Z[selected]
 recon = adapters.decode_kept(flow_key, flow, z_sel[None])[0]
 pca_recon = reduction.pca_reconstruct(flow.basis, X[selected : selected + 1], d)[0]
-label_text = "" if labels is None else f" (label {labels[selected]})"
+label_text = "" if labels is None else f" (label {plain(labels[selected])})"
 st.markdown(
     f"Point {rows[selected]}{label_text}: the original, the flow's reconstruction from its {d} "
     f"latent coordinates (the other {dim - d} set to 0, their mean, then decoded), and PCA's "

@@ -18,7 +18,7 @@ def data_preview(
     coords = np.asarray(coords, dtype=np.float32)
     three_d = coords.shape[1] == 3
     if labels is not None:
-        colors, color_title = np.asarray(labels, dtype=int), "label"
+        colors, color_title = np.asarray(labels), "label"  # class numbers or class names
     else:
         colors, color_title = coords[:, 0], "coordinate 1"
     traces, _ = particle_traces(coords, colors, color_title, three_d, 5.0)

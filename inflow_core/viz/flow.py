@@ -29,12 +29,12 @@ _PANEL_TITLES = (
 def particle_colors(start: np.ndarray, labels: np.ndarray | None, mode: str) -> tuple[np.ndarray, str]:
     """Per-particle colour values and a colour-bar title, from the first frame of an animation.
 
-    ``mode`` "label" returns the labels themselves (integers); "angle" the polar angle of the first
-    two coordinates; "position" the first coordinate. Neighbours get similar colours, so one sees
+    ``mode`` "label" returns the labels themselves (class numbers or names); "angle" the polar angle
+    of the first two coordinates; "position" the first coordinate. Neighbours get similar colours, so one sees
     where each neighbourhood goes.
     """
     if mode == "label" and labels is not None:
-        return np.asarray(labels, dtype=int), "label"
+        return np.asarray(labels), "label"
     if mode == "angle" and start.shape[1] >= 2:
         return np.degrees(np.arctan2(start[:, 1], start[:, 0])).astype(np.float32), "initial angle (deg)"
     if mode not in COLOR_MODES:
@@ -52,7 +52,9 @@ def particle_rgb(colors: np.ndarray, color_title: str) -> tuple[np.ndarray, list
     if color_title == "label":
         classes = np.unique(colors)
         table = np.array([style.rgb(style.class_colour(i)) for i in range(len(classes))], dtype=np.uint8)
-        legend = [(f"label {c}", tuple(int(v) for v in table[i])) for i, c in enumerate(classes)]
+        legend = [
+            (style.label_text(c, html=False), tuple(int(v) for v in table[i])) for i, c in enumerate(classes)
+        ]
         return table[np.searchsorted(classes, colors)], legend
     values = np.asarray(colors, dtype=np.float64)
     span = values.max() - values.min()
@@ -82,7 +84,7 @@ def particle_traces(
                 coords[g],
                 three_d,
                 mode="markers",
-                name=f"label {c}",
+                name=style.label_text(c),
                 showlegend=True,
                 marker={"size": size, "color": style.class_colour(i), "opacity": 0.8},
             )

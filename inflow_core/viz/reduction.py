@@ -25,20 +25,24 @@ def embedding_scatter(
     fig = go.Figure()
     rows = np.arange(len(E))
     groups = [(None, rows)] if labels is None else [(k, rows[labels == k]) for k in np.unique(labels)]
-    for k, idx in groups:
+    for i, (k, idx) in enumerate(groups):
         fig.add_trace(
             go.Scatter(  # SVG: clickable points (the page caps N at 2,000)
                 x=xy[idx, 0],
                 y=xy[idx, 1],
                 mode="markers",
                 customdata=idx,
-                name="points" if k is None else str(k),
+                name="points" if k is None else str(k) if isinstance(k, np.integer) else style.label_text(k),
                 marker={
                     "size": 5,
                     "opacity": 0.8,
-                    "color": style.BLUE if k is None else style.class_colour(int(k)),
+                    "color": style.BLUE
+                    if k is None
+                    else style.class_colour(k if isinstance(k, np.integer) else i),
                 },
-                hovertemplate="point %{customdata}<extra>" + ("" if k is None else f"label {k}") + "</extra>",
+                hovertemplate="point %{customdata}<extra>"
+                + ("" if k is None else style.label_text(k))
+                + "</extra>",
             )
         )
     if selected is not None and 0 <= selected < len(E):

@@ -84,6 +84,17 @@ TEMPLATE.layout.update(
 )
 
 
+def label_text(label, html: bool = True) -> str:
+    """A class's name in a legend or hover: "label 3" for a class number, else the name itself. A CSV's
+    class names are untrusted: capped, and for Plotly (``html``) its few HTML tags escaped so none becomes
+    a link; the GIF draws plain text."""
+    if isinstance(label, int | np.integer):
+        return f"label {label}"
+    text = " ".join(str(label).split())
+    text = text if len(text) <= 40 else text[:39] + "…"
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") if html else text
+
+
 def class_colour(k: int) -> str:
     """The colour of class (or series) ``k``: Okabe-Ito first, then Tol's muted, then repeating."""
     return CLASS_COLOURS[k % len(CLASS_COLOURS)]

@@ -1,5 +1,6 @@
 """AppTest: a valid CSV upload becomes the data; invalid ones show an error and keep the previous data."""
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -44,7 +45,11 @@ def test_valid_upload_becomes_the_data(uploaded):
     assert at.session_state["session"].data.dataset == "upload"
     assert any("upload points.csv: 40 points in D = 3" in h.value for h in at.subheader)
     labels = at.session_state["session"].upload.labels
-    assert sorted(set(labels.tolist())) == [0, 1]
+    assert sorted(set(labels.tolist())) == ["k0", "k1"]
+    # The preview's legend names the classes as the file does, not "label 0/1".
+    at.switch_page("pages/data.py").run()
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert {trace.get("name") for trace in spec["data"]} >= {"k0", "k1"}
     # The schedule follows the new data (D = 3) and the Flow page can animate it.
     at.switch_page("pages/flow.py").run()
     at.slider(key="w.flow.particles").set_value(100).run()

@@ -86,7 +86,8 @@ def test_train_page_trains_and_stops(page, app_url, artifacts):
     page.wait_for_timeout(3000)
     assert_no_exception(page)
     page.screenshot(path=str(artifacts / "train.png"))
-    page.get_by_role("button", name="Stop").click()
+    # Our Stop, not Streamlit's own header "Stop" (shown while a script run is in progress).
+    page.locator(".st-key-stop_training button").click()
     page.get_by_text("Training stopped early").wait_for(timeout=60_000)
     assert_no_exception(page)
 
