@@ -80,7 +80,7 @@ with left:
             [0, 1],
             np.array(unc["selected"]),
             axis_titles,
-            title="Data: click a point, or lasso / box-select several",
+            title="Data: click a point; for several, lasso or box (toolbar)",
         ),
         key="unc_pick",
         on_select="rerun",

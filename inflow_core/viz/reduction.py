@@ -56,6 +56,7 @@ def embedding_scatter(
                 marker={"size": 16, "color": style.TRANSPARENT, "line": {"color": style.BLACK, "width": 2.5}},
             )
         )
+    style.click_to_select(fig)
     return style.finish(
         fig,
         height,
@@ -68,8 +69,6 @@ def embedding_scatter(
             "y": -0.22,
             "font": {"size": style.SMALL_FONT_SIZE},
         },
-        clickmode="event+select",
-        dragmode="select",
     )
 
 

@@ -148,6 +148,17 @@ def lock_axes(fig: go.Figure, ranges: list[list[float]], titles: list[str], **ce
     fig.update_yaxes(range=ranges[1], autorange=False, title_text=titles[1], **cell)
 
 
+def click_to_select(fig: go.Figure) -> None:
+    """A chart whose points are picked by clicking, with lasso and box in the toolbar for several.
+
+    Streamlit's selectable charts ignore a click while the drag tool is lasso or box (clickmode "event"),
+    so the drag tool starts as pan on fixed axes: a drag moves nothing, a click selects the point.
+    """
+    fig.update_layout(dragmode="pan", clickmode="event+select")
+    fig.update_xaxes(fixedrange=True)
+    fig.update_yaxes(fixedrange=True)
+
+
 def equal_aspect(fig: go.Figure, row: int | None = None, col: int | None = None) -> None:
     """One unit on x is as long as one on y in this 2-D (sub)plot, so a circle is drawn as a circle."""
     if row is None:

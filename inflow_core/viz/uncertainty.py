@@ -42,11 +42,11 @@ def pick_figure(
             )
         )
     style.equal_aspect(fig)
+    style.click_to_select(fig)
     return style.finish(
         fig,
         height,
         title,
-        dragmode="lasso",
         showlegend=False,
         xaxis_title=axis_titles[0],
         yaxis_title=axis_titles[1],

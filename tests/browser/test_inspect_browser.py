@@ -6,6 +6,7 @@ import re
 
 import pytest
 from test_browser import assert_no_exception, open_page, settle
+from test_uncertainty_pages import click_point
 
 pytestmark = pytest.mark.browser
 
@@ -31,13 +32,7 @@ def test_inspect_page_with_images(tall_page, app_url, artifacts):
     page.get_by_text("UMAP, 2 components").first.wait_for(timeout=240_000)  # first run compiles numba code
     settle(page)
     before = page.get_by_text(re.compile(r"^Point \d+")).first.inner_text()
-    latent = page.locator(".stPlotlyChart").first
-    area = latent.locator(".nsewdrag").first.bounding_box()
-    latent.hover()
-    page.mouse.move(area["x"] + 0.4 * area["width"], area["y"] + 0.4 * area["height"])
-    page.mouse.down()
-    page.mouse.move(area["x"] + 0.6 * area["width"], area["y"] + 0.6 * area["height"], steps=5)
-    page.mouse.up()  # a box selection around the middle of the latent
+    click_point(page, "w.inspect.latent", 7)  # one click on a latent point
     page.wait_for_function(
         "(before) => !document.body.innerText.includes(before)", arg=before, timeout=60_000
     )

@@ -4,19 +4,47 @@ region back; run the coverage experiment on the Calibration page. Screenshots go
 import pytest
 from test_browser import assert_no_exception, open_page, settle
 
+from explorer import lessons
+
 pytestmark = pytest.mark.browser
 
 
 def lasso(page, chart, fractions: list[tuple[float, float]]) -> None:
-    """Drag a lasso through points given as fractions of the chart's plotting area."""
+    """Pick the lasso in the chart's toolbar and drag it through points given as fractions of the
+    chart's plotting area."""
     area = chart.locator(".nsewdrag").first.bounding_box()
     xy = [(area["x"] + fx * area["width"], area["y"] + fy * area["height"]) for fx, fy in fractions]
     chart.hover()
+    chart.locator(".modebar-btn[data-val=lasso]").click()
     page.mouse.move(*xy[0])
     page.mouse.down()
     for x, y in xy[1:]:
         page.mouse.move(x, y, steps=5)
     page.mouse.up()
+
+
+# Where point i of the chart's first trace is on the screen (Plotly's own axis mapping).
+POINT_XY = """([key, i]) => { const gd = document.querySelector('.' + key + ' .js-plotly-plot');
+  const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, trace = gd._fullData[0];
+  const box = gd.querySelector('.nsewdrag').getBoundingClientRect();
+  return [box.left + xa.l2p(trace.x[i]), box.top + ya.l2p(trace.y[i])]; }"""
+
+
+def click_point(page, key: str, i: int) -> None:
+    """Click point i of the first trace of the chart with this Streamlit key."""
+    x, y = page.evaluate(POINT_XY, [lessons.key_class(key), i])
+    page.mouse.move(x, y)
+    page.wait_for_timeout(300)
+    page.mouse.click(x, y)
+
+
+def test_clicking_a_point_selects_it(page, app_url):
+    """The page and lesson step 5 say "click a point": one click picks exactly that point."""
+    open_page(page, f"{app_url}/uncertainty?n=300", "Uncertainty")
+    assert page.get_by_text("Selected points:").first.inner_text() != "Selected points: 5"
+    click_point(page, "unc_pick", 5)
+    page.get_by_text("Selected points: 5", exact=True).wait_for(timeout=60_000)
+    assert_no_exception(page)
 
 
 def test_uncertainty_page(page, app_url, artifacts):
