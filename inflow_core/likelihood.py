@@ -231,6 +231,85 @@ def density_grid(
     return xs, ys, lp.total.reshape(n, n)
 
 
+def grid_integral(xs, ys, log_p) -> float:
+    """The integral of exp(log p) over a regular 2-D grid, by the trapezoid rule in x and in y.
+
+    ``log_p[i, j]`` is the log-density at (xs[j], ys[i]), as ``density_grid`` returns it. Close to 1 when
+    the grid covers the density's mass and resolves it; less when mass lies outside the grid.
+    """
+    xs, ys = np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64)
+    log_p = np.asarray(log_p, dtype=np.float64)
+    if xs.ndim != 1 or ys.ndim != 1 or len(xs) < 2 or len(ys) < 2 or log_p.shape != (len(ys), len(xs)):
+        raise ValueError(
+            f"grid_integral needs xs (nx,), ys (ny,) with at least 2 points each and log_p (ny, nx); got "
+            f"{xs.shape}, {ys.shape} and {log_p.shape}."
+        )
+    if not (np.all(np.diff(xs) > 0) and np.all(np.diff(ys) > 0)):
+        raise ValueError("grid_integral needs increasing grid coordinates xs and ys.")
+    if np.isnan(log_p).any() or not np.isfinite(log_p).any():
+        raise ValueError("log_p must be finite (or -inf where the density is 0) and not all -inf.")
+    peak = log_p[np.isfinite(log_p)].max()
+    inner = _trapezoid_weights(ys) @ np.exp(log_p - peak) @ _trapezoid_weights(xs)
+    return float(np.exp(peak) * inner)
+
+
+def _trapezoid_weights(v: np.ndarray) -> np.ndarray:
+    """Weights w with sum_k w_k f(v_k) the trapezoid rule on the points v."""
+    steps = np.diff(v)
+    w = np.zeros(len(v))
+    w[:-1] += steps / 2
+    w[1:] += steps / 2
+    return w
+
+
+def gaussian_log_density(X_fit, X) -> np.ndarray:
+    """log N(x; mean, cov) (N,) at the rows of X, of the full-covariance Gaussian fitted to X_fit by maximum
+    likelihood: the simplest density model, a baseline for a flow's log-likelihood."""
+    X_fit = as_points(X_fit, name="X_fit")
+    X = as_points(X, dim=X_fit.shape[1], name="X")
+    mean = X_fit.mean(axis=0)
+    cov = np.atleast_2d(np.cov(X_fit, rowvar=False, bias=True))
+    try:
+        chol = np.linalg.cholesky(cov)
+    except np.linalg.LinAlgError:
+        raise ValueError(
+            "The data's covariance is singular (a feature is constant or a linear combination of others): "
+            "a Gaussian fit has no density."
+        ) from None
+    white = np.linalg.solve(chol, (X - mean).T)
+    dim = X.shape[1]
+    return -0.5 * (white**2).sum(axis=0) - np.log(np.diag(chol)).sum() - 0.5 * dim * np.log(2 * np.pi)
+
+
+def gaussian_nll(X_fit, X) -> float:
+    """Mean negative log-likelihood (nats) of the points X under the Gaussian fitted to X_fit."""
+    return float(-gaussian_log_density(X_fit, X).mean())
+
+
+def kernel_log_density(flow: InflationaryFlow, X) -> np.ndarray:
+    """log p(x) (N,) of an exact (empirical-denoiser) flow in closed form: the kernel density
+    (1/M) sum_j N(y; y_j, C(0)) of its M reference points, in raw data units (docs/MATH.md 12).
+
+    ``log_prob`` with ``empirical_log_prior`` returns the same up to solver error, at the cost of an ODE
+    solve whose field sums over all references; this costs one kernel sum.
+    """
+    reference = getattr(flow.denoiser, "reference", None)
+    if reference is None:
+        raise ValueError(
+            "The closed form needs a flow with an EmpiricalDenoiser (it has the reference points)."
+        )
+    X = as_points(X, dim=flow.dim, name="X")
+    Y_ref = reference.detach().cpu().numpy().astype(np.float64)
+    c0 = flow.schedule.noise(0.0)
+    sd = np.sqrt(c0)
+    return (
+        _logsumexp_gaussians(flow.basis.to_eigen(X) / sd, Y_ref / sd)
+        - np.log(len(Y_ref))
+        - 0.5 * np.log(2 * np.pi * c0).sum()
+        - np.log(flow.basis.scale).sum()
+    )
+
+
 def dequantize(X, bin_width: float = 1.0, seed: int = 0) -> np.ndarray:
     """Integer-valued data plus uniform noise on [0, bin_width): a continuous stand-in (docs/MATH.md 12)."""
     X = as_points(X, name="X")
