@@ -221,14 +221,31 @@ def density_grid(
     """
     if flow.dim != 2:
         raise ValueError(f"A density grid is drawn for 2-D flows; this flow has D = {flow.dim}.")
+    xs, ys, points = grid_points(x_range, y_range, n)
+    lp = log_prob(flow, points, **options)
+    return xs, ys, lp.total.reshape(len(ys), len(xs))
+
+
+def grid_points(
+    x_range: tuple[float, float], y_range: tuple[float, float], n: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(xs (n,), ys (n,), points (n * n, 2)) of a regular grid, rows of ``points`` in the order of
+    ``log_p.ravel()`` for ``log_p[i, j]`` at (xs[j], ys[i])."""
     n = check_positive_int(n, "n", minimum=2, maximum=1000)
     for name, (low, high) in (("x_range", x_range), ("y_range", y_range)):
         if not (np.isfinite(low) and np.isfinite(high) and low < high):
             raise ValueError(f"{name} must be (low, high) with low < high; got ({low}, {high}).")
     xs, ys = np.linspace(*x_range, n), np.linspace(*y_range, n)
     gx, gy = np.meshgrid(xs, ys)
-    lp = log_prob(flow, np.column_stack([gx.ravel(), gy.ravel()]), **options)
-    return xs, ys, lp.total.reshape(n, n)
+    return xs, ys, np.column_stack([gx.ravel(), gy.ravel()])
+
+
+def padded_range(values, pad: float = 0.1) -> tuple[float, float]:
+    """(low, high) of ``values`` widened by ``pad`` times their span on each side (1 if they are equal)."""
+    values = np.asarray(values, dtype=np.float64)
+    low, high = float(values.min()), float(values.max())
+    span = high - low if high > low else 1.0
+    return low - pad * span, high + pad * span
 
 
 def grid_integral(xs, ys, log_p) -> float:
