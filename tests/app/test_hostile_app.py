@@ -100,7 +100,11 @@ def test_every_corpus_table_is_refused_clearly_or_becomes_the_data():
     refused = 0
     for name, case in hc.tables().items():
         at.switch_page("pages/data.py").run()
-        if len(case.label_column or "") > 200 or case.filename.rsplit(".", 1)[-1] not in ("csv", "npy", "txt"):
+        if len(case.label_column or "") > 200 or case.filename.rsplit(".", 1)[-1] not in (
+            "csv",
+            "npy",
+            "txt",
+        ):
             # The label-column box takes at most 200 characters, and the uploader's file picker offers
             # only .csv, .npy and .txt files: the library test covers those cases.
             continue
