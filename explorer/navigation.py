@@ -140,6 +140,8 @@ PAGES: list[PageSpec] = [
             "solver": "dopri5",
             "euler_steps": 5,
             "sbc_for": "",
+            "grid": 0,
+            "density": None,
         },
     ),
     PageSpec(

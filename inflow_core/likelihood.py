@@ -221,14 +221,110 @@ def density_grid(
     """
     if flow.dim != 2:
         raise ValueError(f"A density grid is drawn for 2-D flows; this flow has D = {flow.dim}.")
+    xs, ys, points = grid_points(x_range, y_range, n)
+    lp = log_prob(flow, points, **options)
+    return xs, ys, lp.total.reshape(len(ys), len(xs))
+
+
+def grid_points(
+    x_range: tuple[float, float], y_range: tuple[float, float], n: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(xs (n,), ys (n,), points (n * n, 2)) of a regular grid, rows of ``points`` in the order of
+    ``log_p.ravel()`` for ``log_p[i, j]`` at (xs[j], ys[i])."""
     n = check_positive_int(n, "n", minimum=2, maximum=1000)
     for name, (low, high) in (("x_range", x_range), ("y_range", y_range)):
         if not (np.isfinite(low) and np.isfinite(high) and low < high):
             raise ValueError(f"{name} must be (low, high) with low < high; got ({low}, {high}).")
     xs, ys = np.linspace(*x_range, n), np.linspace(*y_range, n)
     gx, gy = np.meshgrid(xs, ys)
-    lp = log_prob(flow, np.column_stack([gx.ravel(), gy.ravel()]), **options)
-    return xs, ys, lp.total.reshape(n, n)
+    return xs, ys, np.column_stack([gx.ravel(), gy.ravel()])
+
+
+def padded_range(values, pad: float = 0.1) -> tuple[float, float]:
+    """(low, high) of ``values`` widened by ``pad`` times their span on each side (1 if they are equal)."""
+    values = np.asarray(values, dtype=np.float64)
+    low, high = float(values.min()), float(values.max())
+    span = high - low if high > low else 1.0
+    return low - pad * span, high + pad * span
+
+
+def grid_integral(xs, ys, log_p) -> float:
+    """The integral of exp(log p) over a regular 2-D grid, by the trapezoid rule in x and in y.
+
+    ``log_p[i, j]`` is the log-density at (xs[j], ys[i]), as ``density_grid`` returns it. Close to 1 when
+    the grid covers the density's mass and resolves it; less when mass lies outside the grid.
+    """
+    xs, ys = np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64)
+    log_p = np.asarray(log_p, dtype=np.float64)
+    if xs.ndim != 1 or ys.ndim != 1 or len(xs) < 2 or len(ys) < 2 or log_p.shape != (len(ys), len(xs)):
+        raise ValueError(
+            f"grid_integral needs xs (nx,), ys (ny,) with at least 2 points each and log_p (ny, nx); got "
+            f"{xs.shape}, {ys.shape} and {log_p.shape}."
+        )
+    if not (np.all(np.diff(xs) > 0) and np.all(np.diff(ys) > 0)):
+        raise ValueError("grid_integral needs increasing grid coordinates xs and ys.")
+    if np.isnan(log_p).any() or not np.isfinite(log_p).any():
+        raise ValueError("log_p must be finite (or -inf where the density is 0) and not all -inf.")
+    peak = log_p[np.isfinite(log_p)].max()
+    inner = _trapezoid_weights(ys) @ np.exp(log_p - peak) @ _trapezoid_weights(xs)
+    return float(np.exp(peak) * inner)
+
+
+def _trapezoid_weights(v: np.ndarray) -> np.ndarray:
+    """Weights w with sum_k w_k f(v_k) the trapezoid rule on the points v."""
+    steps = np.diff(v)
+    w = np.zeros(len(v))
+    w[:-1] += steps / 2
+    w[1:] += steps / 2
+    return w
+
+
+def gaussian_log_density(X_fit, X) -> np.ndarray:
+    """log N(x; mean, cov) (N,) at the rows of X, of the full-covariance Gaussian fitted to X_fit by maximum
+    likelihood: the simplest density model, a baseline for a flow's log-likelihood."""
+    X_fit = as_points(X_fit, name="X_fit")
+    X = as_points(X, dim=X_fit.shape[1], name="X")
+    mean = X_fit.mean(axis=0)
+    cov = np.atleast_2d(np.cov(X_fit, rowvar=False, bias=True))
+    try:
+        chol = np.linalg.cholesky(cov)
+    except np.linalg.LinAlgError:
+        raise ValueError(
+            "The data's covariance is singular (a feature is constant or a linear combination of others): "
+            "a Gaussian fit has no density."
+        ) from None
+    white = np.linalg.solve(chol, (X - mean).T)
+    dim = X.shape[1]
+    return -0.5 * (white**2).sum(axis=0) - np.log(np.diag(chol)).sum() - 0.5 * dim * np.log(2 * np.pi)
+
+
+def gaussian_nll(X_fit, X) -> float:
+    """Mean negative log-likelihood (nats) of the points X under the Gaussian fitted to X_fit."""
+    return float(-gaussian_log_density(X_fit, X).mean())
+
+
+def kernel_log_density(flow: InflationaryFlow, X) -> np.ndarray:
+    """log p(x) (N,) of an exact (empirical-denoiser) flow in closed form: the kernel density
+    (1/M) sum_j N(y; y_j, C(0)) of its M reference points, in raw data units (docs/MATH.md 12).
+
+    ``log_prob`` with ``empirical_log_prior`` returns the same up to solver error, at the cost of an ODE
+    solve whose field sums over all references; this costs one kernel sum.
+    """
+    reference = getattr(flow.denoiser, "reference", None)
+    if reference is None:
+        raise ValueError(
+            "The closed form needs a flow with an EmpiricalDenoiser (it has the reference points)."
+        )
+    X = as_points(X, dim=flow.dim, name="X")
+    Y_ref = reference.detach().cpu().numpy().astype(np.float64)
+    c0 = flow.schedule.noise(0.0)
+    sd = np.sqrt(c0)
+    return (
+        _logsumexp_gaussians(flow.basis.to_eigen(X) / sd, Y_ref / sd)
+        - np.log(len(Y_ref))
+        - 0.5 * np.log(2 * np.pi * c0).sum()
+        - np.log(flow.basis.scale).sum()
+    )
 
 
 def dequantize(X, bin_width: float = 1.0, seed: int = 0) -> np.ndarray:

@@ -144,11 +144,24 @@ def density_map(
     data: np.ndarray | None = None,
     height: int = 460,
     title: str = "",
+    depth: float | None = None,
 ) -> go.Figure:
-    """A log-density heatmap over a grid (``log_density`` (len(y), len(x))), with data points on top."""
+    """A log-density heatmap over a grid (``log_density`` (len(y), len(x))), with data points on top.
+
+    ``depth``: the colour scale spans only the top ``depth`` nats (lower values share the bottom colour), so
+    that far tails thousands of nats down do not wash out the structure where the mass is."""
+    top = float(np.nanmax(log_density))
+    floor = None if depth is None else max(top - depth, float(np.nanmin(log_density)))
+    bar_title = "log p(x)" if floor is None else f"log p(x)<br>(top {depth:g} nats)"
     fig = go.Figure(
         go.Heatmap(
-            x=x, y=y, z=log_density, colorscale=style.SEQUENTIAL, colorbar={"title": {"text": "log p(x)"}}
+            x=x,
+            y=y,
+            z=log_density,
+            zmin=floor,
+            zmax=None if floor is None else top,
+            colorscale=style.SEQUENTIAL,
+            colorbar={"title": {"text": bar_title}},
         )
     )
     if data is not None:
@@ -158,7 +171,7 @@ def density_map(
                 y=data[:, 1],
                 mode="markers",
                 name="data",
-                marker={"size": 3, "color": style.WHITE, "opacity": 0.6},
+                marker={"size": 2, "color": style.WHITE, "opacity": 0.5},
             )
         )
     fig.update_xaxes(title_text="x1", range=[x[0], x[-1]])

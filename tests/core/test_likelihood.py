@@ -106,6 +106,7 @@ def test_empirical_flow_gives_the_kernel_density(circles_reference, family):
     lp = flow.log_prob(held_out, prior=lk.empirical_log_prior(flow), rtol=1e-7, atol=1e-7)
     kde = kernel_density(flow, X, held_out)
     assert np.abs(lp.total - kde).max() < 1e-3
+    np.testing.assert_allclose(lk.kernel_log_density(flow, held_out), kde, rtol=0, atol=1e-10)
     # The Gaussian prior is the model's density: exact enough where the end is Gaussian (isotropic), off
     # on the reducing schedule's compressed dimension, whose latent marginal is the data's (docs/MATH.md 7).
     gaussian = flow.log_prob(held_out, rtol=1e-7, atol=1e-7)
@@ -130,6 +131,54 @@ def test_bad_inputs_raise_value_errors(circles_reference):
         lk.density_grid(flow, (1.0, -1.0), (-1.0, 1.0))
     with pytest.raises(ValueError, match="bin_width"):
         lk.dequantize(X, bin_width=0.0)
+    with pytest.raises(ValueError, match="EmpiricalDenoiser"):
+        lk.kernel_log_density(flow, X[:3])
+    with pytest.raises(ValueError, match="log_p"):
+        lk.grid_integral(np.arange(3.0), np.arange(4.0), np.zeros((3, 4)))
+    with pytest.raises(ValueError, match="increasing"):
+        lk.grid_integral(np.arange(3.0)[::-1], np.arange(4.0), np.zeros((4, 3)))
+    with pytest.raises(ValueError, match="singular"):
+        lk.gaussian_nll(np.column_stack([X[:, 0], 2 * X[:, 0]]), X[:3])
+
+
+def test_grid_integral_of_closed_form_densities():
+    # A correlated normal on a grid of +-7 sd integrates to 1; cut at its mean along x, to 1/2.
+    cov = np.array([[1.0, 0.6], [0.6, 2.0]])
+    xs, ys = np.linspace(-7, 7, 141), np.linspace(-10, 10, 201)
+    gx, gy = np.meshgrid(xs, ys)
+    log_p = multivariate_normal([0.0, 0.0], cov).logpdf(np.column_stack([gx.ravel(), gy.ravel()]))
+    log_p = log_p.reshape(len(ys), len(xs))
+    assert lk.grid_integral(xs, ys, log_p) == pytest.approx(1.0, abs=1e-4)
+    assert lk.grid_integral(xs[70:], ys, log_p[:, 70:]) == pytest.approx(0.5, abs=1e-3)
+    # Far below underflow in exp, the integral is still computed (shifted by the peak).
+    assert lk.grid_integral(xs, ys, log_p - 800.0) == pytest.approx(np.exp(-800.0) * 1.0, rel=1e-4)
+
+
+def test_gaussian_flow_density_grid_integrates_to_one():
+    _, flow = gaussian_flow("isotropic", 2, standardize=True)
+    basis = flow.basis
+    cov = basis.vectors @ np.diag(basis.eigenvalues + flow.schedule.noise(0.0)) @ basis.vectors.T
+    sd = np.sqrt(np.diag(cov * np.outer(basis.scale, basis.scale)))
+    centre = basis.raw_mean()
+    ranges = [(c - 7 * s, c + 7 * s) for c, s in zip(centre, sd, strict=True)]
+    xs, ys, log_p = lk.density_grid(flow, *ranges, n=61, rtol=1e-6, atol=1e-6)
+    gx, gy = np.meshgrid(xs, ys)
+    oracle = gaussian_oracle(flow, np.column_stack([gx.ravel(), gy.ravel()])).reshape(log_p.shape)
+    mass = oracle > oracle.max() - 20  # the corners of the box lie 40 sd out along the thin axis
+    assert np.abs(log_p - oracle)[mass].max() < 1e-3
+    assert lk.grid_integral(xs, ys, log_p) == pytest.approx(1.0, abs=2e-3)
+
+
+def test_gaussian_nll_is_the_closed_form():
+    X, _ = ic.datasets.load("gaussian", n=400, seed=3, dim=3)
+    X = X * [1.0, 2.0, 0.5] + [0.0, 1.0, -2.0]
+    held, _ = ic.datasets.load("gaussian", n=50, seed=4, dim=3)
+    fit = multivariate_normal(X.mean(axis=0), np.cov(X, rowvar=False, bias=True))
+    np.testing.assert_allclose(lk.gaussian_log_density(X, held), fit.logpdf(held), rtol=0, atol=1e-10)
+    assert lk.gaussian_nll(X, held) == pytest.approx(-fit.logpdf(held).mean(), abs=1e-10)
+    # On its own fitting data the maximum-likelihood Gaussian's NLL is (D + D log 2 pi + log det cov) / 2.
+    _, logdet = np.linalg.slogdet(np.cov(X, rowvar=False, bias=True))
+    assert lk.gaussian_nll(X, X) == pytest.approx(0.5 * (3 + 3 * np.log(2 * np.pi) + logdet), abs=1e-10)
 
 
 def test_dequantised_bits_per_dim_of_a_uniform_density():
