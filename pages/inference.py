@@ -330,7 +330,9 @@ if simulation is not None:
                         "ESS": None if post.ess is None else post.ess[k],
                     }
                 )
-        st.dataframe(pd.DataFrame(rows).round(4), hide_index=True, key="inf_table")
+        # R-hat and ESS exist for HMC's chains only: Gibbs draws are independent sweeps, no columns.
+        table = pd.DataFrame(rows).dropna(axis=1, how="all").round(4)
+        st.dataframe(table, hide_index=True, key="inf_table")
         cost = from_flow.encode_stats.describe() if from_flow.encode_stats else "no encoding"
         st.caption(
             f"Exact: the sampler's target ({METHODS[from_flow.method]}), {from_flow.seconds:.2f} s. "
