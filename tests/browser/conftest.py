@@ -134,3 +134,18 @@ def page(browser):
 def artifacts() -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def report(artifacts):
+    """Print a measurement and keep it in artifacts/browser/measurements.txt, since pytest hides what
+    passing tests print (the figures for bench/RESULTS.md come from there)."""
+    path = artifacts / "measurements.txt"
+    path.write_text("")
+
+    def write(line: str) -> None:
+        print(line)
+        with path.open("a") as out:
+            out.write(line + "\n")
+
+    return write

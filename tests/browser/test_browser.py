@@ -37,13 +37,13 @@ def assert_no_exception(page) -> None:
     assert boxes.count() == 0, boxes.first.inner_text()
 
 
-def test_home_animation_plays(page, app_url, artifacts):
+def test_home_animation_plays(page, app_url, artifacts, report):
     start = time.monotonic()
     page.goto(app_url)
     demo = page.locator(".st-key-home_demo")
     label = demo.locator(".slider-label").first  # the slider's current value, "t = ..."
     label.wait_for(timeout=60_000)
-    print(f"home animation visible {time.monotonic() - start:.1f} s after navigation")
+    report(f"home animation visible {time.monotonic() - start:.1f} s after navigation")
     first = label.text_content()
     page.wait_for_function(
         "([el, first]) => el.textContent !== first",

@@ -29,7 +29,7 @@ def click_canvas(page, fx: float, fy: float) -> None:
     page.mouse.click(x, y, delay=80)
 
 
-def test_draw_two_classes_and_animate(page, app_url, artifacts):
+def test_draw_two_classes_and_animate(page, app_url, artifacts, report):
     open_page(page, f"{app_url}/data", "Data")
     page.set_default_timeout(120_000)  # a busy shared machine can stall the browser for tens of seconds
     page.get_by_text("Draw", exact=True).click()
@@ -73,7 +73,7 @@ def test_draw_two_classes_and_animate(page, app_url, artifacts):
     animation = page.locator(".stPlotlyChart").first
     animation.locator(".slider-label").first.wait_for()
     elapsed = time.monotonic() - start
-    print(f"draw to animation: {elapsed:.1f} s (seconds from the first mouse action: {', '.join(steps)})")
+    report(f"draw to animation: {elapsed:.1f} s (seconds from the first mouse action: {', '.join(steps)})")
     settle(page)
     assert_no_exception(page)
     assert "your drawing" in page.locator("[data-testid=stSidebar]").inner_text()

@@ -30,7 +30,7 @@ def first_option(page, widget_key: str) -> None:
     settle(page)
 
 
-def test_inference_page_end_to_end(page, app_url, artifacts):
+def test_inference_page_end_to_end(page, app_url, artifacts, report):
     open_page(page, f"{app_url}/inference?n=500", "Inference")
     assert_no_exception(page)
     timings = {"simulate": press(page, "Simulate", "inf_sim")}
@@ -44,7 +44,7 @@ def test_inference_page_end_to_end(page, app_url, artifacts):
     assert page.get_by_text("Integral of p over the grid").count() == 1
     for key in ("inf_sim", "inf_posterior", "inf_sbc_hist", "inf_density_map"):
         assert page.locator(f".st-key-{key} .main-svg").count() >= 1, key
-    print("seconds per step:", {k: round(v, 1) for k, v in timings.items()})
+    report(f"inference page, seconds per step: { {k: round(v, 1) for k, v in timings.items()} }")
     page.locator(".st-key-inf_density_map").scroll_into_view_if_needed()  # the page scrolls inside Streamlit
     page.mouse.move(0, 0)
     page.screenshot(path=str(artifacts / "inference.png"))

@@ -29,7 +29,7 @@ VISIBLE_CONTROLS = """() => Array.from(document.querySelectorAll('[data-testid=s
 
 
 @pytest.mark.parametrize("number", range(1, len(lessons.lesson().steps) + 1))
-def test_lesson_step_fits_a_projector(number, browser, app_url, artifacts):
+def test_lesson_step_fits_a_projector(number, browser, app_url, artifacts, report):
     step = lessons.lesson().steps[number - 1]
     context = browser.new_context(viewport=PROJECTOR)
     page = context.new_page()
@@ -55,13 +55,13 @@ def test_lesson_step_fits_a_projector(number, browser, app_url, artifacts):
         figure.or_(page.locator("[data-testid=stAlertContentError]")).first.wait_for(timeout=400_000)
         errors = page.locator("[data-testid=stAlertContentError]")
         assert errors.count() == 0, errors.first.inner_text()
-        print(f"step {number}: main figure {time.monotonic() - started:.0f} s after the action settled")
+        report(f"step {number}: main figure {time.monotonic() - started:.0f} s after the action settled")
         settle(page)
         assert_no_exception(page)
         assert page.evaluate("window.scrollY") == 0
         box = figure.bounding_box()
         # The figure starts on the first screen; whether all of it fits is printed (not yet every step).
-        print(f"step {number}: figure from {box['y']:.0f} to {box['y'] + box['height']:.0f} px of 768")
+        report(f"step {number}: figure from {box['y']:.0f} to {box['y'] + box['height']:.0f} px of 768")
         assert 0 <= box["y"] < PROJECTOR["height"] - 100, (step.title, box)
         page.screenshot(path=str(artifacts / f"presenter_{number}.png"))
     finally:
