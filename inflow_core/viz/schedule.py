@@ -46,7 +46,7 @@ def schedule_curves(schedule: Schedule, n_times: int = 200, height: int = 620) -
         col=2,
     )
     fig.update_yaxes(range=[0, schedule.dim + 0.5], row=2, col=2)
-    fig.update_xaxes(title_text="t")
+    fig.update_xaxes(title_text="time t", row=2)  # the top row shares these times: no title to crowd it
     return style.finish(
         fig, height, margin={"t": 60}, legend={"title": {"text": "solid kept, dotted compressed"}}
     )
