@@ -87,7 +87,7 @@ def test_train_page_trains_and_stops(page, app_url, artifacts):
     assert_no_exception(page)
     page.screenshot(path=str(artifacts / "train.png"))
     # Our Stop, not Streamlit's own header "Stop" (shown while a script run is in progress).
-    page.locator(".st-key-stop_training button").click()
+    page.locator(".st-key-stop_training button").first.click()
     page.get_by_text("Training stopped early").wait_for(timeout=60_000)
     assert_no_exception(page)
 

@@ -131,7 +131,7 @@ def test_drawing_csv_round_trips_through_load_table():
     assert list(frame.columns) == ["x1", "x2", "class"] and frame["class"].iloc[-1] == "class 2"
     table = datasets.load_table(content, "drawing.csv", label_column="class")
     np.testing.assert_array_equal(table.X, pts)  # repr: exactly the same numbers
-    assert table.labels.tolist() == [0] * 6 + [1] * 6
+    assert table.labels.tolist() == ["class 1"] * 6 + ["class 2"] * 6  # the class names come back
 
 
 def test_a_lasso_that_crosses_itself_fills_both_loops():
