@@ -99,7 +99,7 @@ def test_shipped_learned_model_log_likelihood():
     at.switch_page("pages/inference.py").run()
     assert not at.exception
     integral, nll = density_shown(at)
-    assert abs(integral - 1) < 0.05
+    assert abs(integral - 1) < 0.02  # issue 14: a learned circles model's density map integrates to 1
     assert nll["learned network"] < nll["Gaussian fit"]  # the shipped network beats the baseline
     assert any("Learned: the network's density through the ODE" in c.value for c in at.caption)
 
