@@ -32,6 +32,7 @@ def test_coverage_run_and_figures(wait_for_coverage):
     assert (abs(table["after_round_trip"] - table["initial"]) <= 2.0).all()
 
 
+@pytest.mark.slow
 def test_cancel_stops_the_job(wait_for_coverage):
     at = AppTest.from_file(APP, default_timeout=240)
     at.query_params.update({"n": "300"})

@@ -6,6 +6,7 @@ when an input is bad."""
 import re
 from pathlib import Path
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -37,6 +38,7 @@ def test_simulate_infer_and_a_bad_weight_keeps_the_results():
     assert any("posterior from the true latents" in c.proto.spec for c in at.get("plotly_chart"))  # kept
 
 
+@pytest.mark.slow
 def test_calibration_runs_in_the_background_with_progress(wait_for_job):
     at = inference_page()
     at.select_slider(key="w.inference.replicates").set_value(50)
@@ -90,6 +92,7 @@ def test_exact_flow_log_likelihood():
     assert "500 held-out points" in text
 
 
+@pytest.mark.slow
 def test_shipped_learned_model_log_likelihood():
     at = AppTest.from_file(APP, default_timeout=240).run()
     at.switch_page("pages/train.py").run()
@@ -104,6 +107,7 @@ def test_shipped_learned_model_log_likelihood():
     assert any("Learned: the network's density through the ODE" in c.value for c in at.caption)
 
 
+@pytest.mark.slow
 def test_other_dimensions_are_told_what_to_choose():
     at = inference_page({"dataset": "swiss_roll"})
     assert any("2-D" in i.value for i in at.info)

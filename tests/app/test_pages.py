@@ -54,6 +54,7 @@ def test_home_renders_with_animation_and_map():
     assert at.query_params["dataset"] == ["circles"] or at.query_params["dataset"] == "circles"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(ic.datasets.REGISTRY))
 def test_every_page_with_every_dataset(name):
     at = fresh({"dataset": name, "n": str(SMALL_N)})

@@ -172,6 +172,7 @@ def test_training_settings_survive_a_visit_to_another_page():
     assert at.radio(key="w.train.fresh").value is False
 
 
+@pytest.mark.slow
 def test_a_training_run_shows_what_the_model_generates_while_it_learns():
     at = train_page()
     at.number_input(key="w.train.seconds").set_value(8)

@@ -56,6 +56,7 @@ def test_hutchinson_is_exact_on_the_gaussian_flow(family):
     assert lp.se.max() < 1e-8
 
 
+@pytest.mark.slow
 def test_hutchinson_agrees_with_the_exact_divergence_within_its_standard_error():
     # A 10-D empirical flow of non-Gaussian data: its Jacobian has off-diagonal terms, so probes disagree.
     X, _ = ic.datasets.load("gaussian", n=120, seed=0, dim=10)

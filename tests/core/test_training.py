@@ -30,6 +30,7 @@ def _fixed_batch_loss(den: NetworkDenoiser, basis, schedule, n=20000, seed=5) ->
         return den.float().loss(y0, torch.randn(y0.shape, generator=gen), t.float(), noise).item()
 
 
+@pytest.mark.slow
 def test_short_training_beats_the_gaussian_denoiser(circles):
     # 300 steps of the default network (~4 s idle). The untrained network is the Gaussian denoiser.
     X, basis, sched = circles

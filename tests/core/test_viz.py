@@ -273,6 +273,7 @@ def test_fixed_ranges_cover_every_frame_with_padding():
     assert style.fixed_ranges(states, pad=0.1) == [[-1.0, 11.0], [-1.2, 1.2]]
 
 
+@pytest.mark.slow
 def test_the_figure_layer_does_not_import_streamlit():
     code = "import sys, inflow_core.viz; assert 'plotly' in sys.modules and 'streamlit' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
