@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from inflow_core.viz import style
+
 MAX_CHARS = 200
 _SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#!|~$:@])")
 # Bare links ("http://...", "www.", "name@host") are found by Streamlit's markdown in the text AFTER escapes
@@ -22,17 +24,11 @@ _LIST_START = re.compile(r"^(\d+)([.)])|^([-+])")  # "1. " or "- " would start a
 def for_figure(value, max_chars: int = MAX_CHARS) -> str:
     """``value`` for a Plotly title or label, which understands a few HTML tags (links among them): the
     tag characters escaped, newlines folded, length capped."""
-    text = " ".join(str(value).split())
-    if len(text) > max_chars:
-        text = text[: max_chars - 1] + "…"
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return style.plotly_text(value, max_chars)
 
 
 def plain(value, max_chars: int = MAX_CHARS) -> str:
     """``value`` as text that markdown shows literally: specials escaped, newlines folded, length capped."""
-    text = " ".join(str(value).split())
-    if len(text) > max_chars:
-        text = text[: max_chars - 1] + "…"
-    text = _BARE_LINK.sub(_JOINER, text)
+    text = _BARE_LINK.sub(_JOINER, style.one_line(value, max_chars))
     text = _SPECIAL.sub(r"\\\1", text)
     return _LIST_START.sub(lambda m: f"{m[1]}\\{m[2]}" if m[1] else f"\\{m[3]}", text)

@@ -84,15 +84,25 @@ TEMPLATE.layout.update(
 )
 
 
+def one_line(value, max_chars: int) -> str:
+    """Untrusted text as one line (newlines and runs of spaces folded), capped at ``max_chars``."""
+    text = " ".join(str(value).split())
+    return text if len(text) <= max_chars else text[: max_chars - 1] + "…"
+
+
+def plotly_text(value, max_chars: int) -> str:
+    """Untrusted text for a Plotly title, legend or hover, which understand a few HTML tags (links among
+    them): one line, capped, the tag characters escaped."""
+    return one_line(value, max_chars).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def label_text(label, html: bool = True) -> str:
     """A class's name in a legend or hover: "label 3" for a class number, else the name itself. A CSV's
-    class names are untrusted: capped, and for Plotly (``html``) its few HTML tags escaped so none becomes
-    a link; the GIF draws plain text."""
+    class names are untrusted: capped, and for Plotly (``html``) escaped so none becomes a link; the GIF
+    draws plain text."""
     if isinstance(label, int | np.integer):
         return f"label {label}"
-    text = " ".join(str(label).split())
-    text = text if len(text) <= 40 else text[:39] + "…"
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") if html else text
+    return plotly_text(label, 40) if html else one_line(label, 40)
 
 
 def class_colour(k: int) -> str:
