@@ -1,6 +1,7 @@
 """A class of N students on one server: the app served on one core, N browser-free clients on the other.
 
     python bench/classroom.py [--sizes 1,10,20,30] [--scenarios same,same-warm,different] [--timeout 600]
+                              [--option runner.postScriptGC=false ...]
 
 For each scenario and class size a fresh server (``streamlit run app.py``, pinned to core 0 with taskset)
 receives N websocket clients (bench/st_client.py, one connection each, in this process pinned to core 1).
@@ -52,6 +53,7 @@ from bench.st_client import StreamlitClient  # noqa: E402
 from inflow_core import datasets  # noqa: E402
 
 SERVER_CORE, CLIENT_CORE = 0, 1
+CLASS = 30  # the class of issue 15, whose links the baseline covers when no other size is asked
 LESSON_LINK = "lesson=1&page=flow"
 BUTTON, CHART = "compute_flow", "flow_animation"
 SIZES_N, SEEDS = (500, 1000, 1500), (0, 1)  # every built-in dataset allows these sizes (digits: 1,797)
@@ -148,7 +150,7 @@ def _die_with_parent() -> None:
 class Server:
     """``streamlit run app.py`` on 127.0.0.1, pinned to SERVER_CORE; stopped on leaving the ``with``."""
 
-    def __init__(self, pin: bool):
+    def __init__(self, pin: bool, options: tuple[str, ...] = ()):
         self.port = free_port()
         self.log = tempfile.NamedTemporaryFile("w+", prefix="classroom-server-", suffix=".log", delete=False)
         command = [
@@ -168,6 +170,9 @@ class Server:
             "--server.fileWatcherType",
             "none",
         ]
+        for option in options:  # "section.name=value" -> --section.name value
+            name, value = option.split("=", 1)
+            command += [f"--{name}", value]
         if pin:
             command = ["taskset", "-c", str(SERVER_CORE), *command]  # taskset execs: the pid is Python's
         self.proc = subprocess.Popen(
@@ -279,13 +284,14 @@ def run_class(
     pin: bool,
     warm: Link | None = None,
     one_at_a_time: bool = False,
+    options: tuple[str, ...] = (),
 ) -> Run:
     """One fresh server, whose home page the teacher opens before class (untimed: the first run imports
     the app and computes the home animation); ``warm``: one client also opens that link and presses
     Compute before class (untimed); ``one_at_a_time``: the baseline, each link by a lone client in turn."""
     load_start = os.getloadavg()[0]
     start = time.perf_counter()
-    with Server(pin) as server:
+    with Server(pin, options) as server:
         try:
             before = [(HOME, False)] + ([(warm, True)] if warm else [])
             for link, press_compute in before:
@@ -342,16 +348,27 @@ def row(run: Run) -> str:
     )
 
 
-def problems(run: Run) -> list[str]:
-    lines = []
-    for i, o in enumerate(run.outcomes):
-        for what in ([o.failure] if o.failure else []) + o.exceptions + o.errors:
-            lines.append(f"    client {i} ({o.link.query}): {what[:300]}")
-        if o.waited_unseen:
-            lines.append(
-                f"    client {i} ({o.link.query}): waited without its place: spinner up "
-                f"{o.unseen_s:.1f} s without a status line, chart after {o.click_s or np.nan:.1f} s"
-            )
+def notes(run: Run, shown: int = 10) -> list[str]:
+    """The first ``shown`` failures, a summary of the clients that waited unseen, and (for distinct links)
+    the three slowest."""
+    failures = [
+        f"    client {i} ({o.link.query}): {what[:300]}"
+        for i, o in enumerate(run.outcomes)
+        for what in ([o.failure] if o.failure else []) + o.exceptions + o.errors
+    ]
+    lines = failures[:shown]
+    if len(failures) > shown:
+        lines.append(f"    ... and {len(failures) - shown} more")
+    unseen = [o.unseen_s for o in run.outcomes if o.waited_unseen]
+    if unseen:
+        lines.append(
+            f"    {len(unseen)} client(s) waited without a status line, the spinner alone up "
+            f"{min(unseen):.1f}-{max(unseen):.1f} s"
+        )
+    if len({o.link for o in run.outcomes}) > 1:
+        slow = sorted((o for o in run.outcomes if o.click_s is not None), key=lambda o: -o.click_s)[:3]
+        slowest = (f"{o.link.query.removesuffix('&page=flow')} {o.click_s:.1f} s" for o in slow)
+        lines.append("    slowest: " + ", ".join(slowest))
     return lines
 
 
@@ -393,6 +410,13 @@ def main() -> None:
     parser.add_argument("--sizes", default="1,10,20,30", help="class sizes; 1 is the one-at-a-time baseline")
     parser.add_argument("--scenarios", default="same,same-warm,different")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds any one wait may take")
+    parser.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="SECTION.NAME=VALUE",
+        help="a Streamlit config option for the server, e.g. runner.postScriptGC=false",
+    )
     args = parser.parse_args()
     # A plain kill ends the bench through its finally blocks, which stop the server.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit("stopped by SIGTERM"))
@@ -401,14 +425,17 @@ def main() -> None:
     unknown = set(scenarios) - {"same", "same-warm", "different"}
     if unknown:
         raise SystemExit(f"unknown scenario(s): {', '.join(sorted(unknown))}")
-    pin = len(os.sched_getaffinity(0)) >= 2 and CLIENT_CORE in os.sched_getaffinity(0)
+    if any("=" not in option for option in args.option):
+        raise SystemExit("--option takes SECTION.NAME=VALUE")
+    pin = {SERVER_CORE, CLIENT_CORE} <= os.sched_getaffinity(0)
     if pin:
         os.sched_setaffinity(0, {CLIENT_CORE})  # this process is the clients; the server gets SERVER_CORE
-    largest = max(s for s in sizes if s > 1) if any(s > 1 for s in sizes) else 1
+    largest = max(sizes) if max(sizes) > 1 else CLASS  # the baseline alone covers a whole class's links
     print(
         f"{datetime.now().astimezone():%Y-%m-%d %H:%M %Z}, {os.cpu_count()} cores, "
-        f"{'server on core 0, clients on core 1' if pin else 'NOT pinned (fewer than 2 cores)'}, "
+        f"{'server on core 0, clients on core 1' if pin else 'NOT pinned (needs cores 0 and 1)'}, "
         f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+        f"{', server options ' + ' '.join(args.option) if args.option else ''}"
     )
     runs: dict[tuple[str, int], Run] = {}
     for scenario in scenarios:
@@ -420,12 +447,14 @@ def main() -> None:
         )
         print(HEADER)
         for size in sizes:
-            # The baseline: the links of the largest class (one link for the lesson), one student at a time.
+            # The baseline: the largest class's links (the lesson's one link), one student at a time.
             links = (make(largest) if scenario == "different" else make(1)) if size == 1 else make(size)
-            run = run_class(scenario, links, args.timeout, pin, warm, one_at_a_time=size == 1)
+            run = run_class(
+                scenario, links, args.timeout, pin, warm, one_at_a_time=size == 1, options=tuple(args.option)
+            )
             runs[scenario, size] = run
             print(row(run), flush=True)
-            for line in problems(run):
+            for line in notes(run):
                 print(line)
     print()
     for line in verdict(runs):
