@@ -17,14 +17,16 @@ import inspect
 import io
 import threading
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
+from plotly.basedatatypes import BaseFigure
 
 import inflow_core as ic
 from explorer import jobs
@@ -46,6 +48,7 @@ class ResultCache:
         self._store: OrderedDict[Any, tuple[Any, int]] = OrderedDict()
         self._inflight: dict[Any, Future] = {}
         self.computed = 0  # how many computations ran (a test counts them)
+        self.computed_by: Counter[str] = Counter()  # the same, by the cached function's name
 
     def get_or_compute(self, key, compute: Callable[[], Any]) -> Any:
         with self._lock:
@@ -68,6 +71,7 @@ class ResultCache:
                 self._inflight.pop(key, None)
         with self._lock:
             self.computed += 1
+            self.computed_by[key[1] if isinstance(key, tuple) and len(key) > 1 else "?"] += 1
             self._store[key] = (value, _nbytes(value))
             self._evict()
         future.set_result(value)
@@ -141,10 +145,16 @@ def run_in_queue(kind: str, title: str, compute: Callable[[], Any]) -> Any:
 def _hashable(value) -> Any:
     """A cache-key form of an argument: arrays by content digest, containers recursively."""
     if isinstance(value, np.ndarray):
-        digest = hashlib.blake2b(np.ascontiguousarray(value).tobytes(), digest_size=16).hexdigest()
+        # Object arrays (class names) by their values: their bytes are pointers.
+        pointers = value.dtype == object
+        raw = repr(value.tolist()).encode() if pointers else np.ascontiguousarray(value).tobytes()
+        digest = hashlib.blake2b(raw, digest_size=16).hexdigest()
         return ("ndarray", value.shape, str(value.dtype), digest)
     if isinstance(value, list | tuple):
         return tuple(_hashable(v) for v in value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):  # a computed result: by its fields
+        fields = dataclasses.fields(value)
+        return (type(value).__qualname__, *(_hashable(getattr(value, f.name)) for f in fields))
     if isinstance(value, dict):
         return tuple(sorted((str(k), _hashable(v)) for k, v in value.items()))
     if value is None or isinstance(value, str | int | float | bool | bytes | np.generic):
@@ -163,6 +173,8 @@ def _nbytes(value, depth: int = 0) -> int:
         return value.nbytes
     if isinstance(value, pd.DataFrame):
         return int(value.memory_usage(deep=False).sum())
+    if isinstance(value, BaseFigure):  # a figure holds its frames' arrays: count them as their JSON
+        return len(value.to_json())
     if isinstance(value, list | tuple):
         return sum(_nbytes(v, depth + 1) for v in value)
     if isinstance(value, dict):
@@ -632,6 +644,17 @@ def animation_figure(
         title=title,
         height=height,
     )
+
+
+@cached
+def animation_view(
+    result: FlowResult, dims: list[int], color_mode: str, trails: int, title: str, height: int
+) -> tuple[go.Figure, float]:
+    """The Flow page's animation figure and its payload in MB, built once per server for each result and
+    view: building the frames' Plotly objects costs ~0.5 s, which a class pressing Compute together would
+    otherwise pay once per student (read-only: every session shares the figure)."""
+    fig = animation_figure(result, dims, color_mode, trails, title=title, height=height)
+    return fig, len(fig.to_json()) / 1e6
 
 
 def animation_gif(

@@ -160,10 +160,9 @@ if result is not None:
         f"{'Inflating' if direction == 'inflate' else 'Generating'}: {for_figure(data.title)}, "
         f"{schedule.describe()}"
     )
-    fig = adapters.animation_figure(result, dims, colour, trails, title=title, height=layout.fit(560))
+    fig, payload_mb = adapters.animation_view(result, dims, colour, trails, title, layout.fit(560))
     config = viz.style.plotly_config(f"inflow_{direction}")
     st.plotly_chart(fig, key="flow_animation", config=config)
-    payload_mb = len(fig.to_json()) / 1e6
     sub = (
         f"animating {shown:,} of {result.n_total:,} points"
         if direction == "inflate"

@@ -72,3 +72,17 @@ def test_round_trip_far_above_the_tolerance_is_explained():
     assert adapters._round_trip_text("x", "max 1e-4", 1e-4, adaptive) == "x: max 1e-4"
     euler = ic.SolverOptions("euler", step_size=0.1)
     assert adapters._round_trip_text("x", "max 1e-2", 1e-2, euler) == "x: max 1e-2"  # no tolerance to compare
+
+
+def test_the_animation_figure_is_built_once_per_result_and_view():
+    """A class pressing Compute together shares one figure: equal results (other objects, same content)
+    and the same view give the same figure object; another view builds its own."""
+    result = small_result()
+    twin = adapters.FlowResult(**{name: getattr(result, name) for name in result.__dataclass_fields__})
+    twin.states = result.states.copy()
+    first, megabytes = adapters.animation_view(result, [0, 1], "angle", 3, "title", 500)
+    assert adapters.animation_view(twin, [0, 1], "angle", 3, "title", 500)[0] is first
+    assert 0 < megabytes == len(first.to_json()) / 1e6
+    assert adapters.animation_view(result, [0, 1], "position", 3, "title", 500)[0] is not first
+    twin.states = result.states + 1.0  # other frames: another figure
+    assert adapters.animation_view(twin, [0, 1], "angle", 3, "title", 500)[0] is not first

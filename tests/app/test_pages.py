@@ -227,7 +227,7 @@ def test_view_controls_redraw_the_stored_trajectory_without_a_new_solve():
     at = fresh({"dataset": "digits", "n": str(SMALL_N)})
     at.switch_page("pages/flow.py").run()
     compute_flow(at)
-    solves = adapters.cache().computed
+    solves = adapters.cache().computed_by["flow_result"]
     nfe_line = next(m.value for m in at.markdown if "NFE" in m.value)
     for change in (
         lambda: at.selectbox(key="w.flow.colour").set_value("position"),
@@ -239,6 +239,6 @@ def test_view_controls_redraw_the_stored_trajectory_without_a_new_solve():
         assert "compute_flow" not in [b.key for b in at.button]  # no Compute button: nothing to solve
         assert any(s.get("frames") for s in plotly_specs(at))
         assert next(m.value for m in at.markdown if "NFE" in m.value) == nfe_line
-    assert adapters.cache().computed == solves
+    assert adapters.cache().computed_by["flow_result"] == solves
     spec = next(s for s in plotly_specs(at) if s.get("frames"))
     assert spec["layout"]["scene"]["zaxis"]["title"]["text"].startswith("u6")
