@@ -30,12 +30,14 @@ from plotly.basedatatypes import BaseFigure
 
 import inflow_core as ic
 from explorer import jobs
+from explorer.text import for_figure
 from inflow_core import reduction, viz
 
 # Home demo: 1,000 circle points reduced to one dimension by their exact (empirical) flow, 600 of them
 # animated at tolerance 1e-4: the animation is light and computed in well under a second.
 DEMO = {"dataset": "circles", "n": 1000, "seed": 0, "particles": 600, "frames": 60, "tol": 1e-4}
 CACHE_BYTES = 512 * 2**20
+ANIMATION_HEIGHT = 560  # px: the Flow page's animation (less in presenter mode, layout.fit)
 CACHE_ENTRIES = 256
 
 
@@ -646,6 +648,21 @@ def animation_figure(
     )
 
 
+def shown_dims(dim: int, three_d: bool, picked: list[int]) -> list[int]:
+    """The coordinates the Flow page draws: both in 2-D, all three in 3-D when asked, else the picked two or
+    three (u1, u2 when fewer are picked)."""
+    if dim == 3 and three_d:
+        return [0, 1, 2]
+    picked = sorted(i for i in picked if 0 <= i < dim)
+    return picked if dim > 3 and len(picked) >= 2 else [0, 1]
+
+
+def animation_title(direction: str, data_title: str, schedule: ic.Schedule) -> str:
+    """The Flow page's animation title (the data's title is untrusted text: made safe for a figure)."""
+    moving = "Inflating" if direction == "inflate" else "Generating"
+    return f"{moving}: {for_figure(data_title)}, {schedule.describe()}"
+
+
 @cached
 def animation_view(
     result: FlowResult, dims: list[int], color_mode: str, trails: int, title: str, height: int
@@ -653,8 +670,26 @@ def animation_view(
     """The Flow page's animation figure and its payload in MB, built once per server for each result and
     view: building the frames' Plotly objects costs ~0.5 s, which a class pressing Compute together would
     otherwise pay once per student (read-only: every session shares the figure)."""
-    fig = animation_figure(result, dims, color_mode, trails, title=title, height=height)
+    fig = SharedFigure(animation_figure(result, dims, color_mode, trails, title=title, height=height))
     return fig, len(fig.to_json()) / 1e6
+
+
+@cached
+def variance_view(result: FlowResult, title: str) -> go.Figure:
+    """The Flow page's predicted-vs-measured variance figure, built once per result (as animation_view)."""
+    return SharedFigure(
+        viz.flow.predicted_vs_measured(result.times, result.variances, result.predicted, title=title)
+    )
+
+
+class SharedFigure(go.Figure):
+    """A read-only figure that many sessions draw: its dict form (what st.plotly_chart serialises; plotly
+    converts every frame's arrays to base64 for it, ~0.1 s for an animation) is computed once."""
+
+    def to_dict(self) -> dict:
+        if getattr(self, "_shared_dict", None) is None:
+            self._shared_dict = super().to_dict()
+        return self._shared_dict
 
 
 def animation_gif(

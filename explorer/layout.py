@@ -49,9 +49,6 @@ def page_setup(url_path: str) -> None:
     shared(url_path)
 
 
-PRESENTER_FIGURE_HEIGHT = 380  # px: banner, title and figure fit a 1024x768 projector without scrolling
-
-
 def intro(text: str) -> None:
     """A page's plain-language explanation (hidden in presenter mode, where the teacher speaks it)."""
     with st.container(key="page_intro"):
@@ -65,7 +62,7 @@ def presenting() -> bool:
 
 def fit(height: int) -> int:
     """A main figure's height: as designed, or small enough for the projector in presenter mode."""
-    return min(height, PRESENTER_FIGURE_HEIGHT) if presenting() else height
+    return min(height, lessons.PRESENTER_FIGURE_HEIGHT) if presenting() else height
 
 
 def job_progress(kind: str, idle_text: str, cancel_help: str) -> None:

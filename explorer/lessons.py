@@ -22,6 +22,7 @@ from explorer.navigation import PAGES, page_defaults
 LESSON_FILE: Path = ic.resources.asset_path("lessons.json")
 # The schedule fields a step may set; its "settings" preset pages' own settings, by page url name.
 SCHEDULE_FIELDS = ("family", "dims_to_keep", "inflation_gap")
+PRESENTER_FIGURE_HEIGHT = 380  # px: banner, title and figure fit a 1024x768 projector without scrolling
 _KEY = re.compile(r"[A-Za-z0-9_.]+")
 # Presenter mode: no sidebar or app header, larger text, less padding, the page's title (the banner names
 # the step) and explanation hidden (the teacher speaks it), and every input control hidden except those
@@ -207,8 +208,9 @@ def banner() -> None:
 
 
 def step_animation(step: Step) -> tuple:
-    """What a Flow-page step computes when its button is pressed in a fresh session: the arguments of
-    ``adapters.compute_flow`` (so the warm-up below fills exactly the cache entry a class will ask for)."""
+    """What a Flow-page step draws when its button is pressed in a fresh session: the active flow, the data,
+    the ``adapters.FlowRequest`` and the page's view settings (so the warm-up below fills exactly the cache
+    entries a class will ask for)."""
     if step.model:
         model = state.shipped_model(step.model)
         data_spec, sched_spec = state.trained_settings(model.card)
@@ -222,7 +224,7 @@ def step_animation(step: Step) -> tuple:
     active = state.flow_for(data, basis, sched_spec.build(basis), model, state.SolverSpec())
     view = {**page_defaults()["flow"], **step.settings.get("flow", {})}
     request = adapters.FlowRequest.of_view(view, data_spec.seed, basis.dim, len(data.X))
-    return active.key, active.flow, data.key, data.X, data.labels, request
+    return active, data, request, view
 
 
 @st.cache_resource
@@ -231,13 +233,20 @@ def warm_up() -> list:
     queue), so a class that opens a step's link and presses Compute gets the cached result at once."""
     steps = [step for step in lesson().steps if step.page == "flow"]
     return [
-        jobs.runner().submit(
-            "warm-up",
-            f"Lesson step: {step.title}",
-            lambda job, step=step: adapters.compute_flow(*step_animation(step)),
-        )
+        jobs.runner().submit("warm-up", f"Lesson step: {step.title}", lambda job, step=step: warm(step))
         for step in steps
     ]
+
+
+def warm(step: Step) -> None:
+    """Compute a Flow-page step's animation and build its figure as a fresh session and a presenter draw
+    it: pressing Compute in that step is then two cache hits."""
+    active, data, request, view = step_animation(step)
+    result = adapters.compute_flow(active.key, active.flow, data.key, data.X, data.labels, request)
+    dims = adapters.shown_dims(data.X.shape[1], view["three_d"], view["dims"])
+    title = adapters.animation_title(request.direction, data.title, active.flow.schedule)
+    for height in {adapters.ANIMATION_HEIGHT, min(adapters.ANIMATION_HEIGHT, PRESENTER_FIGURE_HEIGHT)}:
+        adapters.animation_view(result, dims, view["colour"], view["trails"], title, height)
 
 
 def go_to(index: int) -> None:

@@ -3,7 +3,6 @@
 import streamlit as st
 
 from explorer import adapters, layout, state
-from explorer.text import for_figure
 from inflow_core import viz
 
 MAX_PARTICLES = 3000
@@ -97,16 +96,14 @@ if direction == "generate":
         "squeezed dimensions from encoded data (their latent shape is not Gaussian when "
         "their noise never grows).",
     )
-if dim == 2:
-    dims = [0, 1]
-elif dim == 3:
+three, picked = False, []
+if dim == 3:
     three = c3.toggle(
         "3-D frames",
         **state.bind("flow", "three_d"),
         help="Show all three coordinates as rotatable 3-D frames (off: the first two).",
     )
-    dims = [0, 1, 2] if three else [0, 1]
-else:
+elif dim > 3:
     if any(i >= dim for i in view["dims"]):
         view["dims"] = [0, 1]
     picked = c3.multiselect(
@@ -118,9 +115,9 @@ else:
         help=f"D = {dim}: pick 2 or 3 of the principal (eigen) coordinates to draw; u1 "
         "has the most variance. All D coordinates are integrated.",
     )
-    dims = sorted(picked) if len(picked) >= 2 else [0, 1]
     if len(picked) < 2:
         c3.caption("Pick at least two; showing u1 and u2.")
+dims = adapters.shown_dims(dim, three, picked)
 trails = c4.slider(
     "Trails",
     0,
@@ -134,16 +131,19 @@ shown = request.particles
 params = ("flow", active.key, data.key, request)
 result = state.result(params)
 if result is None:
-    st.info(
-        f"Press **Compute the flow** to integrate {shown:,} particles over {n_frames} frames with the "
-        f"{active.label}."
-    )
-    if st.button(
-        "Compute the flow",
-        type="primary",
-        key="compute_flow",
-        help="Integrate the ODE for these settings; results are cached by their parameters.",
-    ):
+    prompt = st.empty()
+    with prompt.container():
+        st.info(
+            f"Press **Compute the flow** to integrate {shown:,} particles over {n_frames} frames with the "
+            f"{active.label}."
+        )
+        pressed = st.button(
+            "Compute the flow",
+            type="primary",
+            key="compute_flow",
+            help="Integrate the ODE for these settings; results are cached by their parameters.",
+        )
+    if pressed:
         with st.spinner("Integrating the flow..."):
             try:
                 result = adapters.compute_flow(
@@ -153,14 +153,15 @@ if result is None:
                 st.error(str(err))
         if result is not None:
             state.keep_result(params, result)
-            st.rerun()  # redraw without the button and the hint above
+            # Draw the result in this run, without the hint and the button: no second run of the page
+            # (a class pressing together would pay every page run twice).
+            prompt.empty()
 
 if result is not None:
-    title = (
-        f"{'Inflating' if direction == 'inflate' else 'Generating'}: {for_figure(data.title)}, "
-        f"{schedule.describe()}"
+    title = adapters.animation_title(direction, data.title, schedule)
+    fig, payload_mb = adapters.animation_view(
+        result, dims, colour, trails, title, layout.fit(adapters.ANIMATION_HEIGHT)
     )
-    fig, payload_mb = adapters.animation_view(result, dims, colour, trails, title, layout.fit(560))
     config = viz.style.plotly_config(f"inflow_{direction}")
     st.plotly_chart(fig, key="flow_animation", config=config)
     sub = (
@@ -189,12 +190,7 @@ if result is not None:
             "the data. Train a network to generalise."
         )
     with st.expander("Predicted vs measured variance"):
-        st.plotly_chart(
-            viz.flow.predicted_vs_measured(
-                result.times, result.variances, result.predicted, title="Predicted vs measured variance"
-            ),
-            key="pred_vs_meas",
-        )
+        st.plotly_chart(adapters.variance_view(result, "Predicted vs measured variance"), key="pred_vs_meas")
         st.caption(
             "Each dot is one dimension at one frame. On the diagonal: the particles' variance is what "
             "the schedule predicts (exact in expectation for the exact flow; deviations show sampling "

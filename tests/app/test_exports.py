@@ -1,6 +1,7 @@
 """Exports of the Flow page: trajectories as CSV and the animation as a standalone, self-playing HTML page."""
 
 import io
+import json
 
 import numpy as np
 import pandas as pd
@@ -86,3 +87,7 @@ def test_the_animation_figure_is_built_once_per_result_and_view():
     assert adapters.animation_view(result, [0, 1], "position", 3, "title", 500)[0] is not first
     twin.states = result.states + 1.0  # other frames: another figure
     assert adapters.animation_view(twin, [0, 1], "angle", 3, "title", 500)[0] is not first
+    # Its dict form, what st.plotly_chart serialises, is computed once and equals a fresh build's.
+    assert first.to_dict() is first.to_dict()
+    fresh = adapters.animation_figure(result, [0, 1], "angle", 3, title="title", height=500)
+    assert json.loads(first.to_json()) == json.loads(fresh.to_json())

@@ -143,8 +143,9 @@ def test_a_broken_lesson_file_names_the_step_and_the_field(tmp_path, monkeypatch
 
 
 def test_the_flow_steps_are_warm_before_class():
-    """The server computes the Flow-page steps' animations in the background at start: pressing Compute
-    in a step opened from its link is then a cache hit (no new solve), the same object every session gets."""
+    """The server computes the Flow-page steps' animations and builds their figures in the background at
+    start: pressing Compute in a step opened from its link is then a cache hit (no new solve, no new figure),
+    the same objects every session gets."""
     from explorer import adapters
 
     for job in lessons.warm_up():
@@ -153,8 +154,10 @@ def test_the_flow_steps_are_warm_before_class():
         if step.page != "flow":
             continue
         at = open_step(number)
-        solves = adapters.cache().computed_by["flow_result"]
+        before = adapters.cache().computed_by.copy()
         at.button(key="compute_flow").click().run()
         clean(at)
-        assert adapters.cache().computed_by["flow_result"] == solves, f"step {number} solved again"
+        after = adapters.cache().computed_by
+        assert after["flow_result"] == before["flow_result"], f"step {number} solved again"
+        assert after["animation_view"] == before["animation_view"], f"step {number} built its figure again"
         assert any(json.loads(c.proto.spec).get("frames") for c in at.get("plotly_chart"))
