@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -212,9 +213,15 @@ class InflationaryFlow:
         return dataclasses.replace(self.solver, **overrides)
 
     def integrate(
-        self, u: np.ndarray, times: np.ndarray, direction: str, **solver
+        self,
+        u: np.ndarray,
+        times: np.ndarray,
+        direction: str,
+        on_field: Callable[[float], None] | None = None,
+        **solver,
     ) -> tuple[np.ndarray, SolveStats]:
         """Integrate flow coordinates ``u`` (N, D) given at ``times[0]``; return states (K, N, D).
+        ``on_field(t)`` is called before every field evaluation (progress; it may raise to stop the solve).
 
         The solver works on s = u * n / g(t), with g_i(t) = A_i(t) sqrt(lam_i + c_i(t)) the growth that
         the Gaussian denoiser gives u_i (MATH.md 6) and n_i the largest g_i over the solve, so
@@ -246,6 +253,8 @@ class InflationaryFlow:
             nonlocal nfe
             nfe += 1
             t = float(tt)
+            if on_field is not None:
+                on_field(t)
             noise = self.tensor(sched.noise(t))
             total = lam_t + noise
             root = total.sqrt()

@@ -19,10 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-import torch
 from scipy import stats as sps
 
-from .flow import InflationaryFlow, SolverError, SolveStats, solve_ode
+from .flow import InflationaryFlow, SolveStats
 from .uncertainty import as_covariances, propagate
 from .validation import as_points, check_positive_int
 
@@ -647,29 +646,19 @@ def _reporter(progress, stop) -> Callable[[float, str], None]:
 
 def _solve_reporting(flow, u, direction, report, span, solver) -> tuple[np.ndarray, SolveStats]:
     """One flow solve of all points (encode or decode) that reports progress by time and can be stopped."""
-    opts = flow.solver_options(solver)
     t_end = flow.schedule.t_max
     times = np.array([t_end, 0.0] if direction == "generate" else [0.0, t_end])
     label = "generating" if direction == "generate" else "encoding"
-    nfe, reached = 0, 0.0
+    reached = 0.0
 
-    def field_reporting(t, state):
-        nonlocal nfe, reached
-        nfe += 1
+    def on_field(t: float) -> None:
+        nonlocal reached
         # The share of [0, T] covered so far; trial evaluations beyond it (step probes) do not count.
-        reached = max(reached, min(abs(float(t) - times[0]) / t_end, 1.0))
-        report(span[0] + (span[1] - span[0]) * reached, f"{label} {len(u):,} points (t = {float(t):.2f})")
-        return flow.field(float(t), state)
+        reached = max(reached, min(abs(t - times[0]) / t_end, 1.0))
+        report(span[0] + (span[1] - span[0]) * reached, f"{label} {len(u):,} points (t = {t:.2f})")
 
-    begin = time.perf_counter()
-    with torch.no_grad():
-        out = solve_ode(field_reporting, flow.tensor(u), flow.tensor(times), opts)[-1]
-    if not torch.isfinite(out).all():
-        raise SolverError(
-            "The flow produced NaN or infinite values; try a tighter tolerance or an adaptive solver."
-        )
-    stats = SolveStats(direction, len(u), nfe, time.perf_counter() - begin, opts)
-    return out.cpu().numpy().astype(np.float64, copy=False), stats
+    states, stats = flow.integrate(u, times, direction, on_field=on_field, **solver)
+    return states[-1], stats
 
 
 def _encode_reporting(flow, X, noise, report, solver):

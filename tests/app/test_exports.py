@@ -91,3 +91,17 @@ def test_the_animation_figure_is_built_once_per_result_and_view():
     assert first.to_dict() is first.to_dict()
     fresh = adapters.animation_figure(result, [0, 1], "angle", 3, title="title", height=500)
     assert json.loads(first.to_json()) == json.loads(fresh.to_json())
+
+
+def test_the_round_trip_checks_a_named_subset_of_the_particles():
+    """The round trip (the solver's error) decodes at most ROUND_TRIP_POINTS particles, and says so."""
+    X, labels = ic.datasets.load("moons", n=400, seed=0)
+    basis = ic.EigenBasis.fit(X)
+    flow = adapters.exact_flow(X, basis, ic.Schedule.isotropic(basis.eigenvalues), rtol=1e-5, atol=1e-5)
+    result = adapters.flow_result(
+        "test|subset", flow, "moons|400", X, labels, "inflate", 300, 10, 0, "gaussian"
+    )
+    assert f"({adapters.ROUND_TRIP_POINTS} of the 300 particles)" in result.round_trip
+    assert "max |error|" in result.round_trip
+    small = small_result()  # 50 particles: all of them, no subset named
+    assert "of the" not in small.round_trip and "max |error|" in small.round_trip
