@@ -24,6 +24,10 @@ ARCHITECTURE = "resmlp-v1"
 N_FREQ = 8
 # Flow solves at this tolerance or looser run a float64 network in float32 (see for_tolerance).
 FLOAT32_MIN_TOL = 1e-5
+# Evaluations without gradients (flow solves) run the network on blocks of this many rows: measured on one
+# CPU thread, 100,000 points took 1.38 s in one block, 0.42 s in blocks of 1,024 and 0.52 s of 2,048 or 0.56 s
+# of 512; 2,000 points 11.5 against 9.3 ms.
+CHUNK_ROWS = 1024
 
 
 def preconditioning(lam: torch.Tensor, noise: torch.Tensor) -> tuple[torch.Tensor, ...]:
@@ -111,7 +115,13 @@ class NetworkDenoiser(nn.Module):
         s = torch.as_tensor(t, dtype=dtype, device=yy.device).reshape(-1) / self.t_max
         if s.numel() > 1 and bool((s == s[0]).all()):
             s = s[:1]
-        return (c_skip * yy + c_out * self.net(c_in * yy, s)).to(y.dtype)
+        x = c_in * yy
+        if torch.is_grad_enabled() or x.shape[0] <= CHUNK_ROWS:
+            out = self.net(x, s)
+        else:  # activations of a block of rows stay in the CPU's cache: ~3x faster for 100,000 points
+            times = s.split(CHUNK_ROWS) if s.numel() > 1 else [s] * -(-x.shape[0] // CHUNK_ROWS)
+            out = torch.cat([self.net(part, ts) for part, ts in zip(x.split(CHUNK_ROWS), times, strict=True)])
+        return (c_skip * yy + c_out * out).to(y.dtype)
 
     def for_tolerance(self, tol: float) -> NetworkDenoiser:
         """The denoiser a flow solve at tolerance ``tol`` should use: a float32 copy of a float64 network

@@ -93,3 +93,22 @@ def test_float64_network_runs_in_float32_for_loose_solves():
     U_fast = flow.encode(X[:100])  # default tolerance: the float32 copy
     U_exact = flow.encode(X[:100], rtol=1e-7, atol=1e-7)  # float64
     np.testing.assert_allclose(U_fast, U_exact, atol=1e-3)
+
+
+def test_blocks_of_rows_give_the_same_denoiser():
+    """Without gradients the network runs on blocks of CHUNK_ROWS rows: the same values as one block, for a
+    shared time and for per-row times."""
+    from inflow_core.networks import CHUNK_ROWS
+
+    torch.manual_seed(0)
+    den = NetworkDenoiser(np.array([2.0, 0.5]), t_max=5.0, width=16, depth=2)
+    for p in den.net.out.parameters():  # a non-zero output layer, so F contributes
+        torch.nn.init.normal_(p, std=0.3)
+    y = torch.randn(2 * CHUNK_ROWS + 7, 2, dtype=torch.float64)
+    noise = torch.tensor([0.3, 0.3], dtype=torch.float64)
+    for t in (1.5, torch.rand(len(y), dtype=torch.float64) * 5.0):
+        with torch.enable_grad():
+            whole = den(y, t, noise).detach()
+        with torch.no_grad():
+            blocks = den(y, t, noise)
+        torch.testing.assert_close(blocks, whole, rtol=1e-6, atol=1e-6)
