@@ -167,39 +167,40 @@ def banner() -> None:
             if present
             else f"{heading}  \n**Point out:** {step.notice}  \n**Ask the class:** {step.ask}"
         )
+        # Short labels, columns sized to them: the whole row fits a 1024-px projector at presenter size.
         back, forward, end, mode, where, notes = st.columns(
-            [1, 1, 1, 1.2, 1.3, 1.3], vertical_alignment="center"
+            [1.2, 0.85, 1.2, 1.45, 1.35, 1.7], vertical_alignment="center"
         )
         if present:  # the projector shows what to do; the teacher keeps the rest one click away
-            with notes.popover("Point out and ask", help="What to point out and what to ask the class."):
+            with notes.popover("Teacher notes", help="What to point out and what to ask the class."):
                 st.markdown(f"**Point out:** {step.notice}  \n**Ask the class:** {step.ask}")
         target = None
         if back.button(
-            "← Previous step",
+            "← Previous",
             key="lesson_back",
             disabled=index == 0,
             help="Set up the previous step and open its page.",
         ):
             target = index - 1
         if forward.button(
-            "Next step →",
+            "Next →",
             key="lesson_next",
             disabled=index == len(steps) - 1,
             type="primary",
             help="Set up the next step (data, schedule, flow and view) and open its page.",
         ):
             target = index + 1
-        if end.button("End the lesson", key="lesson_end", help="Hide this box; everything else stays."):
+        if end.button("End lesson", key="lesson_end", help="Hide this box; everything else stays."):
             state.session().lesson = None
             st.rerun()
         mode.toggle(
-            "Presenter mode",
+            "Presenter",
             **state.bind("lesson", "present"),
             help="For a projector: hides the sidebar, the page's explanation and every control this "
             "step does not name, and enlarges the text. A link with &present=1 opens it so.",
         )
         with where.popover(
-            "Link to this step",
+            "Step link",
             help="An address for slides: it opens this step in a new session, set up as here.",
         ):
             st.code(link(index), language=None)

@@ -120,13 +120,14 @@ else:
     title = f"Held-out digits with the shipped model {source}"
     dim, default_image = flow.dim, True
     q = entry["card"].get("quality", {})
-    st.caption(
-        f"Model card: trained {entry['card']['training']['steps']:,} steps in "
-        f"{entry['card']['training']['seconds']:.0f} s on {entry['card']['training']['device']}; "
-        f"{flow.schedule.describe()}. Held-out round trip max error "
-        f"{q.get('round_trip', {}).get('max_error', float('nan')):.1e} (pixel units 0-16). The "
-        "model brings its own data: the sidebar's selection applies to 'Current data and flow' only."
-    )
+    if not layout.presenting():  # a projector shows the figures; the card would push them off the screen
+        st.caption(
+            f"Model card: trained {entry['card']['training']['steps']:,} steps in "
+            f"{entry['card']['training']['seconds']:.0f} s on {entry['card']['training']['device']}; "
+            f"{flow.schedule.describe()}. Held-out round trip max error "
+            f"{q.get('round_trip', {}).get('max_error', float('nan')):.1e} (pixel units 0-16). The "
+            "model brings its own data: the sidebar's selection applies to 'Current data and flow' only."
+        )
 
 # ------------------------------------------------------------------------------------------- settings
 c1, c2, c3, c4 = st.columns([1, 1, 1, 1.4])
@@ -209,7 +210,11 @@ with st.spinner("Encoding (one ODE solve per point batch)..."):
         st.error(f"Encoding failed: {err}")
         st.stop()
 d = Z.shape[1]
-st.subheader(f"{title}: {len(X):,} points, latent d = {d}")
+heading = f"{title}: {len(X):,} points, latent d = {d}"
+if layout.presenting():  # a bold line instead of a heading: the figures must fit a projector's screen
+    st.markdown(f"**{heading}**")
+else:
+    st.subheader(heading)
 selected = min(insp["selected"], len(X) - 1)
 
 # ------------------------------------------------------------------------------------------- embeddings

@@ -41,7 +41,8 @@ c1.selectbox(
     **state.bind("sched", "family"),
 )
 spec = state.session().sched  # as the widget just set it
-c1.caption(FAMILY_TEXT[spec.family])
+if not layout.presenting():  # on a projector the teacher says it; the curves must fit the screen
+    c1.caption(FAMILY_TEXT[spec.family])
 if spec.family == "reducing":
     c2.number_input(
         "Dimensions kept d",

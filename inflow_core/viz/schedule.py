@@ -26,6 +26,7 @@ def schedule_curves(schedule: Schedule, n_times: int = 200, height: int = 620) -
         subplot_titles=[p[0] for p in panels] + ["predicted PR(t)"],
         horizontal_spacing=0.1,
         vertical_spacing=0.16,
+        shared_xaxes=True,  # one time axis per column: tick labels only under the bottom row, none to overlap
     )
     for (_name, values), (row, col) in zip(panels, [(1, 1), (1, 2), (2, 1)], strict=True):
         for trace in _dimension_traces(t, values, schedule.kept, legend=(row, col) == (1, 1)):

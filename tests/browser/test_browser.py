@@ -122,7 +122,7 @@ def test_lesson_link_banner_and_next_step(page, app_url, artifacts):
     path = download.value.path()
     assert path is not None and open(path, "rb").read(6) == b"GIF89a"
     # Next step: the banner sets up step 4 and opens the Schedule page, in the same session.
-    banner.get_by_role("button", name="Next step →").click()
+    banner.get_by_role("button", name="Next →").click()
     page.get_by_role("heading", name="Schedule", exact=True).first.wait_for(timeout=60_000)
     settle(page)
     assert "step 4 of 8: The schedule behind it" in page.locator(".st-key-lesson_banner").inner_text()
