@@ -49,10 +49,15 @@ def page_setup(url_path: str) -> None:
     shared(url_path)
 
 
-def intro(text: str) -> None:
-    """A page's plain-language explanation (hidden in presenter mode, where the teacher speaks it)."""
+def intro(text: str, folded: bool = False) -> None:
+    """A page's plain-language explanation (hidden in presenter mode, where the teacher speaks it);
+    ``folded``: one click away, so that a result drawn below starts higher on the screen."""
     with st.container(key="page_intro"):
-        st.markdown(text)
+        if folded:
+            with st.expander("What this page shows"):
+                st.markdown(text)
+        else:
+            st.markdown(text)
 
 
 def presenting() -> bool:

@@ -10,7 +10,7 @@ TOLERANCES = [1e-3, 1e-4, 1e-5, 1e-6, 1e-7]
 
 layout.page_setup("flow")
 st.title("Flow")
-layout.intro(
+INTRO = (
     "Here the points move. **Inflate** runs time forward: each point follows the flow from the data (t = 0) "
     "to the latent space (t = T), where the cloud is a Gaussian on the kept directions and squeezed flat on "
     "the others. **Generate** runs it backwards: Gaussian draws flow back into the shape of the data. The "
@@ -19,6 +19,8 @@ layout.intro(
     "effective number of dimensions. Points are coloured by where they start, so you can see neighbourhoods "
     "stay together."
 )
+# The explanation folds away once an animation is shown, so that the chart starts higher on the screen.
+intro = st.empty()
 
 data, basis, schedule = state.selection()
 active = layout.active_flow_or_stop(data, basis, schedule)
@@ -156,6 +158,9 @@ if result is None:
             # Draw the result in this run, without the hint and the button: no second run of the page
             # (a class pressing together would pay every page run twice).
             prompt.empty()
+
+with intro.container():
+    layout.intro(INTRO, folded=result is not None)
 
 if result is not None:
     title = adapters.animation_title(direction, data.title, schedule)

@@ -19,10 +19,10 @@ from .animation import controls
 COLOR_MODES = ("label", "angle", "position")
 PER_DIM_LEGEND = 6  # up to this many dimensions get their own colour and legend entry
 VARIANCE_AXIS_DECADES = 1e-8  # the variance axis spans at most 8 decades below the largest variance
-_PANEL_TITLES = (
+_PANEL_TITLES = (  # short lines: the panels stay readable on a 1024-px screen beside the sidebar
     "particles",
-    "variance per dimension<br><sup>solid measured, dotted predicted</sup>",
-    "participation ratio",
+    "variance<br><sup>— measured, ··· predicted</sup>",
+    "participation<br>ratio",
 )
 
 
@@ -192,7 +192,7 @@ def flow_animation(
         fig,
         height,
         title,
-        margin={"t": 70, "b": 150},
+        margin={"t": 95, "b": 150},  # room for the two-line panel titles under the title,
         legend={"itemsizing": "constant", "y": 1.0, "yanchor": "top"},
         **controls(times, frame_ms),
     )

@@ -1,0 +1,68 @@
+"""Screenshots of every page at a desktop (1400x900) and a projector (1024x768) size, for docs/screenshots.
+
+    python scripts/screenshots.py [--out docs/screenshots]
+
+Starts the app (the browser tests' server fixture), opens each page in headless Chromium (Debian's
+/usr/bin/chromium), presses the page's main button where it has a quick one, waits for the script run and
+every chart, and saves ``<page>_<width>x<height>.png``: what a user sees on arrival, without scrolling.
+Look at them before committing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "browser"))
+
+from conftest import CHROMIUM, CHROMIUM_ARGS, streamlit_server  # noqa: E402
+from test_browser import assert_no_exception, settle  # noqa: E402
+
+VIEWPORTS = ((1400, 900), (1024, 768))
+# page, its address, the button a user presses first (None: the page shows its content on arrival)
+PAGES = (
+    ("home", "/", None),
+    ("data", "/data", None),
+    ("schedule", "/schedule?family=reducing&d=1", None),
+    ("flow", "/flow", "Compute the flow"),
+    ("train", "/train", None),
+    ("uncertainty", "/uncertainty", "Propagate"),
+    ("calibration", "/calibration", None),
+    ("inference", "/inference", "Simulate"),
+    ("inspect", "/inspect", "Encode the points"),
+)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    with streamlit_server("screenshots.log") as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        for width, height in VIEWPORTS:
+            context = browser.new_context(viewport={"width": width, "height": height})
+            page = context.new_page()
+            page.set_default_timeout(180_000)
+            for name, path, button in PAGES:
+                page.goto(url + path)
+                page.locator("[data-testid=stMain] h1").first.wait_for()
+                settle(page)
+                if button:
+                    page.get_by_role("button", name=button, exact=True).first.click()
+                    page.wait_for_timeout(500)
+                    settle(page)
+                assert_no_exception(page)
+                target = args.out / f"{name}_{width}x{height}.png"
+                page.screenshot(path=str(target))
+                print(target, flush=True)
+            context.close()
+        browser.close()
+
+
+if __name__ == "__main__":
+    main()
