@@ -118,7 +118,14 @@ PAGES: list[PageSpec] = [
         ":material/target:",
         "calibration",
         "check that latent credible regions keep their coverage through generation and the round trip.",
-        {"choices": ["exact", "coarse"], "step": 0.5, "n_test": 2000, "n_boundary": 200, "ran_for": None},
+        {
+            "choices": ["exact", "coarse"],
+            "step": 0.5,
+            "n_test": 2000,
+            "n_boundary": 200,
+            "ran_for": None,
+            "sized_for": None,
+        },
     ),
     PageSpec(
         "pages/inference.py",

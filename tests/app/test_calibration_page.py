@@ -63,3 +63,25 @@ def test_results_of_another_selection_are_labelled(wait_for_coverage):
     at.number_input(key="w.dataset.seed").set_value(5).run()
     at.switch_page("pages/calibration.py").run()
     assert any("selection has changed" in w.value and "Two circles" in w.value for w in at.warning)
+
+
+def test_three_dimensional_data_starts_with_smaller_runs():
+    """3-D spheres are meshes refined through the flow: fresh 3-D data starts at 1,000 test points and 100
+    vertices (a default run of a 300-point 3-D upload took 75 s at 2,000 / 200 and 24 s at these), 2-D data
+    at 2,000 / 200; a size the user picks is kept."""
+    at = AppTest.from_file(APP, default_timeout=240)
+    at.query_params.update({"dataset": "s_curve", "n": "300"})
+    at.run()
+    at.switch_page("pages/calibration.py").run()
+    assert not at.exception
+    assert at.select_slider(key="w.calibration.n_test").value == 1000
+    assert at.select_slider(key="w.calibration.n_boundary").value == 100
+    at.select_slider(key="w.calibration.n_test").set_value(5000).run()
+    at.switch_page("pages/data.py").run()
+    at.switch_page("pages/calibration.py").run()
+    assert at.select_slider(key="w.calibration.n_test").value == 5000
+    fresh = AppTest.from_file(APP, default_timeout=240)
+    fresh.query_params.update({"n": "300"})
+    fresh.run()
+    fresh.switch_page("pages/calibration.py").run()
+    assert fresh.select_slider(key="w.calibration.n_test").value == 2000
