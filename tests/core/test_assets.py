@@ -64,10 +64,15 @@ def test_card_figures_regenerate():
     entry = MODELS["circles_isotropic"]
     q = entry["card"]["quality"]
     flow = ic.load_flow(entry["path"])
+    # The cards were measured with the float64 network in flow coordinates u. Solves at tolerance 1e-5 now
+    # run its float32 copy in coordinates divided by their Gaussian growth (issue 15): the energy agrees to
+    # ~1e-5 relative, the round trip's max error moves from 2.8e-4 to 4.8e-4 (its mean from 2.3e-5 to
+    # 2.6e-5) and the encoding takes 110 field evaluations instead of 104. A fabricated card still fails.
     assert quality.iid_floor("circles", q["n"]) == pytest.approx(q["floor"], rel=1e-9)
     assert quality.generation_quality(flow, "circles", q["n"], q["pairs"])["energy"] == pytest.approx(
-        q["energy"], rel=1e-6
+        q["energy"], rel=1e-4
     )
     rt = quality.round_trip(flow, quality.iid_draws("circles", q["n"], 1, seed=77)[0])
-    assert rt["max_error"] == pytest.approx(q["round_trip"]["max_error"], rel=1e-3)
-    assert rt["nfe_encode"] == q["round_trip"]["nfe_encode"]
+    assert 0.5 <= rt["max_error"] / q["round_trip"]["max_error"] <= 2.0
+    assert rt["mean_error"] == pytest.approx(q["round_trip"]["mean_error"], rel=0.25)
+    assert abs(rt["nfe_encode"] - q["round_trip"]["nfe_encode"]) <= 0.1 * q["round_trip"]["nfe_encode"]
