@@ -13,6 +13,7 @@ st.set_page_config(
 )
 
 first_run = state.init()
+lessons.warm_up()  # once per server, in the background: the lesson's animations are ready before class
 if first_run:
     lessons.apply_link()  # before the page switch below, which drops the link's query parameters
 current = st.navigation(layout.streamlit_pages())
@@ -23,6 +24,3 @@ if first_run:
         st.switch_page(target)
 layout.shared(current.url_path)
 current.run()
-# Once per server, after its first page is drawn (the warm-up's solves and figures would otherwise slow the
-# first visitor by seconds): the lesson's animations are computed in the background before class.
-lessons.warm_up()

@@ -230,16 +230,13 @@ def step_animation(step: Step) -> tuple:
 
 @st.cache_resource
 def warm_up() -> list:
-    """Once per server: compute the Flow-page steps' animations in the background, so a class that opens a
-    step's link and presses Compute gets the cached result at once. One job runs the steps in turn, so
-    the runner's other workers stay free for the first visitors (the home page's animation among them)."""
+    """Once per server: compute the Flow-page steps' animations in the background (the job runner's
+    queue), so a class that opens a step's link and presses Compute gets the cached result at once."""
     steps = [step for step in lesson().steps if step.page == "flow"]
-
-    def run(job) -> None:
-        for step in steps:
-            warm(step)
-
-    return [jobs.runner().submit("warm-up", f"Lesson steps: {len(steps)} animations", run)]
+    return [
+        jobs.runner().submit("warm-up", f"Lesson step: {step.title}", lambda job, step=step: warm(step))
+        for step in steps
+    ]
 
 
 def warm(step: Step) -> None:
