@@ -51,8 +51,7 @@ class ResultCache:
         self._lock = threading.Lock()
         self._store: OrderedDict[Any, tuple[Any, int]] = OrderedDict()
         self._inflight: dict[Any, Future] = {}
-        self.computed = 0  # how many computations ran (a test counts them)
-        self.computed_by: Counter[str] = Counter()  # the same, by the cached function's name
+        self.computed_by: Counter[str] = Counter()  # computations run, by cached function (tests count them)
 
     def get_or_compute(self, key, compute: Callable[[], Any]) -> Any:
         with self._lock:
@@ -74,12 +73,16 @@ class ResultCache:
             with self._lock:
                 self._inflight.pop(key, None)
         with self._lock:
-            self.computed += 1
             self.computed_by[key[1] if isinstance(key, tuple) and len(key) > 1 else "?"] += 1
             self._store[key] = (value, _nbytes(value))
             self._evict()
         future.set_result(value)
         return value
+
+    @property
+    def computed(self) -> int:
+        """How many computations ran, of every function."""
+        return sum(self.computed_by.values())
 
     def peek(self, key) -> Any:
         """The cached value or None, without computing."""
@@ -270,7 +273,7 @@ def flow_result(
             some = _round_trip_subset(len(start))
             error = ic.metrics.round_trip_error(start[some], _flow.decode(traj.states[-1][some]))
             round_trip_text = _round_trip_text(
-                f"decode(encode(x)) vs x{_of(some, len(start))}",
+                f"decode(encode(x)) vs x{_subset_note(some, len(start))}",
                 error.describe(),
                 error.max_abs,
                 traj.stats.options,
@@ -286,7 +289,10 @@ def flow_result(
             error = ic.metrics.round_trip_error(latents[some], back)
             units = error.describe().replace("data units", "latent units")
             round_trip_text = _round_trip_text(
-                f"encode(decode(u)) vs u{_of(some, len(latents))}", units, error.max_abs, traj.stats.options
+                f"encode(decode(u)) vs u{_subset_note(some, len(latents))}",
+                units,
+                error.max_abs,
+                traj.stats.options,
             )
     variances = traj.states.var(axis=1, ddof=1)
     predicted = _flow.schedule.marginal_variance(traj.times)
@@ -364,7 +370,8 @@ def _round_trip_subset(n: int) -> np.ndarray:
     return np.unique(np.linspace(0, n - 1, min(n, ROUND_TRIP_POINTS)).astype(int))
 
 
-def _of(some: np.ndarray, n: int) -> str:
+def _subset_note(some: np.ndarray, n: int) -> str:
+    """How many of the n particles a check used, when not all of them."""
     return "" if len(some) == n else f" ({len(some):,} of the {n:,} particles)"
 
 

@@ -119,8 +119,9 @@ class NetworkDenoiser(nn.Module):
         if torch.is_grad_enabled() or x.shape[0] <= CHUNK_ROWS:
             out = self.net(x, s)
         else:  # activations of a block of rows stay in the CPU's cache: ~3x faster for 100,000 points
-            times = s.split(CHUNK_ROWS) if s.numel() > 1 else [s] * -(-x.shape[0] // CHUNK_ROWS)
-            out = torch.cat([self.net(part, ts) for part, ts in zip(x.split(CHUNK_ROWS), times, strict=True)])
+            parts = x.split(CHUNK_ROWS)
+            times = s.split(CHUNK_ROWS) if s.numel() > 1 else [s] * len(parts)
+            out = torch.cat([self.net(part, ts) for part, ts in zip(parts, times, strict=True)])
         return (c_skip * yy + c_out * out).to(y.dtype)
 
     def for_tolerance(self, tol: float) -> NetworkDenoiser:

@@ -8,6 +8,7 @@ import streamlit as st
 
 import inflow_core as ic
 from explorer import adapters, jobs, layout, state
+from explorer.navigation import page_defaults
 from explorer.text import plain
 from inflow_core import viz
 
@@ -42,7 +43,8 @@ cal = state.settings("calibration")
 # 3-D data starts at 1,000 test points and 100 mesh vertices, so a run with defaults ends within a minute.
 if cal["sized_for"] != data.key:
     cal["sized_for"] = data.key
-    if dim == 3 and (cal["n_test"], cal["n_boundary"]) == (2000, 200):
+    defaults = page_defaults()["calibration"]
+    if dim == 3 and (cal["n_test"], cal["n_boundary"]) == (defaults["n_test"], defaults["n_boundary"]):
         cal["n_test"], cal["n_boundary"] = SIZES_3D
 
 model_ok = s.model is not None and state.model_mismatch(s.model, data, schedule) is None

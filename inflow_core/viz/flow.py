@@ -192,7 +192,7 @@ def flow_animation(
         fig,
         height,
         title,
-        margin={"t": 95, "b": 150},  # room for the two-line panel titles under the title,
+        margin={"t": 95, "b": 150},  # room for the two-line panel titles under the title
         legend={"itemsizing": "constant", "y": 1.0, "yanchor": "top"},
         **controls(times, frame_ms),
     )
