@@ -1,6 +1,7 @@
 """Headless Chromium: a student draws a two-class dataset with the mouse on the Data page (two lassos in
-different classes, then a few clicks), uses it, and animates it on the Flow page. The time from the first
-mouse action to the animation is printed (the target is about 10 s on the CI machine; not asserted)."""
+different classes), uses it, and animates it on the Flow page; then adds single points by clicking and uses
+the larger drawing. The time from the first mouse action to the animation (issue 13: at most 10 s on this
+machine) and the time the three clicks take are printed, not asserted (speed is measured, not tested)."""
 
 import time
 
@@ -55,16 +56,8 @@ def test_draw_two_classes_and_animate(page, app_url, artifacts, report):
     lasso(page, canvas(page), [(0.55, 0.1), (0.9, 0.1), (0.9, 0.45), (0.7, 0.5), (0.55, 0.45)])
     wait_text(page, "100 points in 2 strokes")
     lap("lasso 2")
-    # Three single points of class 2, in the upper left.
-    page.get_by_text("Place single points").click()
-    page.get_by_text("Click anywhere to place a point").first.wait_for()
-    lap("click tool")
-    for i, (fx, fy) in enumerate([(0.3, 0.3), (0.35, 0.3), (0.3, 0.35)], start=1):
-        click_canvas(page, fx, fy)
-        wait_text(page, f"{100 + i} points in {2 + i} strokes")
-        lap(f"click {i}")
     page.get_by_role("button", name="Use these points").click()
-    wait_text(page, "your drawing: 103 points in D = 2")
+    wait_text(page, "your drawing: 100 points in D = 2")
     lap("used")
     # The Flow page animates the drawing.
     page.get_by_test_id("stSidebar").get_by_role("link", name="Flow").click()
@@ -79,8 +72,24 @@ def test_draw_two_classes_and_animate(page, app_url, artifacts, report):
     assert "your drawing" in page.locator("[data-testid=stSidebar]").inner_text()
     assert animation.get_by_text("label 2").count() >= 1
     page.screenshot(path=str(artifacts / "draw_flow.png"))
-    # The drawing itself, as the student left it on the Data page.
+
+    # Back on the Data page the drawing is still there: three single points of class 2 in the upper left.
     page.get_by_test_id("stSidebar").get_by_role("link", name="Data").click()
+    page.get_by_text("These points are the current data").wait_for()
+    settle(page)
+    start, steps = time.monotonic(), []
+    page.get_by_text("Place single points").click()
+    page.get_by_text("Click anywhere to place a point").first.wait_for()
+    lap("click tool")
+    for i, (fx, fy) in enumerate([(0.3, 0.3), (0.35, 0.3), (0.3, 0.35)], start=1):
+        click_canvas(page, fx, fy)
+        wait_text(page, f"{100 + i} points in {2 + i} strokes")
+        lap(f"click {i}")
+    page.get_by_text("Not used yet").wait_for()  # the drawing changed: the data in use did not
+    page.get_by_role("button", name="Use these points").click()
+    wait_text(page, "your drawing: 103 points in D = 2")
+    lap("used")
+    report(f"three single points, then use: {time.monotonic() - start:.1f} s ({', '.join(steps)})")
     page.get_by_text("These points are the current data").wait_for()
     settle(page)
     assert_no_exception(page)
