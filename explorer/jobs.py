@@ -2,7 +2,8 @@
 runs here, never in a page.
 
 One runner serves the whole server: a first-in-first-out queue, ``slots`` worker threads (one per CPU
-core, each with one torch thread, set here and nowhere else), per-kind caps (at most two training runs),
+core, each with one torch thread, set here and nowhere else; a job that asks for it gets every core
+while it runs alone), per-kind caps (at most two training runs),
 progress, cancel, and each waiting job's place in the queue. Workers never call Streamlit: a job's
 function gets the ``Job`` and reports through it; pages poll it. A job whose browser session has gone
 is cancelled by the watchdog, so a closed tab frees its slot.
@@ -45,6 +46,7 @@ class Job:
     title: str
     fn: Callable[[Job], Any]
     session_id: str | None = None
+    share_idle_cores: bool = False  # while it runs alone, torch uses every core (see JobRunner.fit_threads)
     stop_event: threading.Event = field(default_factory=threading.Event)
     submitted: float = field(default_factory=time.monotonic)
     started: float | None = None
@@ -56,6 +58,7 @@ class Job:
     error: str | None = None
     finished_shown: bool = False  # the page that polls it has redrawn itself with the outcome
     _done: threading.Event = field(default_factory=threading.Event)
+    _runner: JobRunner | None = field(default=None, repr=False)
 
     @property
     def running(self) -> bool:
@@ -75,8 +78,11 @@ class Job:
         return self.stop_event.is_set()
 
     def report(self, fraction: float, message: str) -> None:
-        """Progress from the worker (0..1 and a short text)."""
+        """Progress from the worker (0..1 and a short text); a job that shares idle cores also fits its
+        thread count to the queue here."""
         self.fraction, self.message = min(max(float(fraction), 0.0), 1.0), message
+        if self.share_idle_cores and self._runner is not None:
+            self._runner.fit_threads(self)
 
     def check(self) -> None:
         """Raise Cancelled if Cancel was pressed (for functions without their own stop flag)."""
@@ -143,9 +149,18 @@ class JobRunner:
         for job in jobs:
             job.wait(max(0.0, deadline - time.monotonic()))
 
-    def submit(self, kind: str, title: str, fn: Callable[[Job], Any], session_id: str | None = None) -> Job:
-        """Queue ``fn(job)``; raise ServerBusy when the kind's server-wide cap is reached."""
-        job = Job(kind, title, fn, session_id)
+    def submit(
+        self,
+        kind: str,
+        title: str,
+        fn: Callable[[Job], Any],
+        session_id: str | None = None,
+        share_idle_cores: bool = False,
+    ) -> Job:
+        """Queue ``fn(job)``; raise ServerBusy when the kind's server-wide cap is reached.
+        ``share_idle_cores``: a large batched computation that may use every core while no other job
+        runs or waits (it drops back to one thread as soon as another job starts)."""
+        job = Job(kind, title, fn, session_id, share_idle_cores, _runner=self)
         with self._cond:
             cap = self.kind_caps.get(kind)
             same = sum(j.kind == kind for j in (*self._queue, *self._running))
@@ -199,8 +214,17 @@ class JobRunner:
         with self._cond:
             return len(self._running), len(self._queue)
 
+    def fit_threads(self, job: Job) -> None:
+        """Called by a job that shares idle cores, in its worker: every core while it runs alone and nothing
+        waits, else one thread (another job started: it has a core of its own within one report)."""
+        with self._cond:
+            alone = self._running == [job] and not self._queue
+        threads = self.slots if alone else 1
+        if torch.get_num_threads() != threads:
+            torch.set_num_threads(threads)
+
     def _work(self) -> None:
-        torch.set_num_threads(1)  # one thread per worker: small solves, and a core for each other worker
+        _one_thread()  # one thread per worker: small solves, and a core for each other worker
         while True:
             with self._cond:
                 while not self._queue:
@@ -215,6 +239,8 @@ class JobRunner:
                 else:
                     job._run()
             finally:
+                if job.share_idle_cores:
+                    _one_thread()
                 with self._cond:
                     self._running.remove(job)
                     if job.started is not None and not job.error:
@@ -234,6 +260,13 @@ class JobRunner:
                 elif now - gone_since.setdefault(id(job), now) >= ORPHAN_SECONDS:
                     job.stop()
             gone_since = {id(j): gone_since[id(j)] for j in jobs if id(j) in gone_since}
+
+
+def _one_thread() -> None:
+    """One torch thread for the calling thread. torch's count is per thread, but a thread takes the count
+    last set anywhere at its first parallel operation: reading it now fixes this thread's at one."""
+    torch.set_num_threads(1)
+    torch.get_num_threads()
 
 
 def _session_alive(session_id: str) -> bool:
@@ -358,7 +391,9 @@ def start_sbc(flow, mixture, replicates: int, n: int, noise: float, solver: dict
         except inference.Cancelled:
             raise Cancelled from None
 
-    return runner().submit("sbc", "Simulation-based calibration", work, session_id())
+    # SBC solves all replicates' points in one batch (100,000 at 200 x 500): the network's matrix products
+    # are ~1.7x faster on two cores, so a lone SBC run uses both.
+    return runner().submit("sbc", "Simulation-based calibration", work, session_id(), share_idle_cores=True)
 
 
 def start_coverage(flows: dict, n_test: int, n_boundary: int, data) -> Job:

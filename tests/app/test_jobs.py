@@ -35,6 +35,43 @@ def test_queue_runs_in_order_within_its_slots_and_reports_places():
     assert second.started >= first.finished and third.started >= second.finished
 
 
+def test_a_job_that_shares_idle_cores_uses_them_only_while_alone():
+    """At each progress report, the sharing job's torch thread count follows the queue: every core while it
+    runs alone, one as soon as another job runs beside it; its worker is back at one thread when it ends,
+    and the other worker keeps one throughout."""
+    torch = pytest.importorskip("torch")
+    runner = jobs.JobRunner(slots=2, session_alive=lambda sid: True)
+    seen, step, gate = [], threading.Event(), threading.Event()
+
+    def wide(job):
+        job.report(0.0, "alone")
+        seen.append(torch.get_num_threads())
+        step.wait(10)
+        job.report(0.5, "another job runs")
+        seen.append(torch.get_num_threads())
+        gate.wait(10)
+        job.report(1.0, "done")
+        seen.append(torch.get_num_threads())
+
+    sharing = runner.submit("sbc", "wide", wide, share_idle_cores=True)
+    wait_until(lambda: len(seen) == 1)
+    beside = runner.submit(
+        "flow", "beside", lambda job: step.set() or gate.wait(10) and torch.get_num_threads()
+    )
+    wait_until(lambda: len(seen) == 2)
+    gate.set()
+    assert beside.wait(10) and sharing.wait(10) and not sharing.error
+    assert seen[:2] == [2, 1] and seen[2] in (1, 2)  # the last depends on which job finished first
+    assert beside.result == 1
+    # Alone from start to end: two threads throughout; afterwards both workers run with one.
+    seen.clear()
+    step.set()
+    assert runner.submit("sbc", "alone", wide, share_idle_cores=True).wait(10)
+    assert seen == [2, 2, 2]
+    after = [runner.submit("flow", f"after {i}", lambda job: torch.get_num_threads()) for i in range(4)]
+    assert all(job.wait(10) for job in after) and [job.result for job in after] == [1] * 4
+
+
 def test_kind_cap_refuses_with_a_message_and_frees_after_finish():
     runner = jobs.JobRunner(slots=2, kind_caps={"training": 1}, session_alive=lambda sid: True)
     gate = threading.Event()
