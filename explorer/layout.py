@@ -9,6 +9,8 @@ until ``st.navigation`` has run once; AppTest re-enters that mode on every run a
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import streamlit as st
 
 from explorer import home, jobs, lessons, sidebar, state
@@ -89,9 +91,12 @@ def job_progress(kind: str, idle_text: str, cancel_help: str) -> None:
     st.fragment(panel, run_every=1.0 if job is not None and job.active else None)()
 
 
-def active_flow_or_stop(data: state.Data, basis, schedule) -> state.ActiveFlow:
+def active_flow_or_stop(
+    data: state.Data, basis, schedule, before_stop: Callable[[], None] | None = None
+) -> state.ActiveFlow:
     """The flow to integrate; when the chosen model does not fit the data and schedule, say why, offer
-    both ways out (switch to the model's data, or the exact flow), and stop the page."""
+    both ways out (switch to the model's data, or the exact flow), and stop the page (``before_stop``
+    first: a page that draws part of itself later, its introduction say, draws it there)."""
     try:
         return state.active_flow(data, basis, schedule)
     except ValueError as err:
@@ -116,4 +121,6 @@ def active_flow_or_stop(data: state.Data, basis, schedule) -> state.ActiveFlow:
     ):
         state.use_exact_flow()
         st.rerun()
+    if before_stop is not None:
+        before_stop()
     st.stop()

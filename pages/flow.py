@@ -22,8 +22,14 @@ INTRO = (
 # The explanation folds away once an animation is shown, so that the chart starts higher on the screen.
 intro = st.empty()
 
+
+def show_intro(folded: bool = False) -> None:
+    with intro.container():
+        layout.intro(INTRO, folded=folded)
+
+
 data, basis, schedule = state.selection()
-active = layout.active_flow_or_stop(data, basis, schedule)
+active = layout.active_flow_or_stop(data, basis, schedule, before_stop=show_intro)
 view = state.settings("flow")
 dim = basis.dim
 c1, c2, c3, c4 = st.columns(4)
@@ -159,8 +165,7 @@ if result is None:
             # (a class pressing together would pay every page run twice).
             prompt.empty()
 
-with intro.container():
-    layout.intro(INTRO, folded=result is not None)
+show_intro(folded=result is not None)
 
 if result is not None:
     title = adapters.animation_title(direction, data.title, schedule)

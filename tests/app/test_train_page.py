@@ -77,6 +77,7 @@ def test_model_is_not_used_with_other_data_or_schedule(trained):
     errors = " ".join(e.value for e in at.error)
     assert "does not fit" in errors and "family" in errors
     assert "compute_flow" not in [b.key for b in at.button]
+    assert "Here the points move" in " ".join(m.value for m in at.markdown)  # the page still explains itself
     at.button(key="guard_adopt").click().run()  # back to the model's data and schedule
     assert at.session_state["session"].sched.family == "isotropic"
     assert not at.error
