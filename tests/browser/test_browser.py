@@ -92,7 +92,7 @@ def test_train_page_trains_and_stops(page, app_url, artifacts):
     assert_no_exception(page)
 
 
-def test_flow_page(page, app_url, artifacts):
+def test_flow_page(page, app_url, artifacts, report):
     open_page(page, f"{app_url}/flow?family=reducing&d=1", "Flow")
     assert_no_exception(page)
     page.get_by_role("button", name="Compute the flow").click()
@@ -104,6 +104,18 @@ def test_flow_page(page, app_url, artifacts):
     page.wait_for_timeout(1000)
     assert_no_exception(page)
     page.screenshot(path=str(artifacts / "flow.png"))
+    # A view control re-draws the stored trajectory: a new figure, the same solve (issue 13).
+    solve_line = page.get_by_text("field evaluations").first.inner_text()
+    page.get_by_role("combobox", name="Colour").click()
+    start = time.monotonic()
+    page.get_by_role("option", name="angle", exact=False).first.click()
+    chart.locator(".main-svg").get_by_text("initial angle").first.wait_for(timeout=60_000)
+    elapsed = time.monotonic() - start
+    report(f"flow page, colour changed to angle: new figure drawn {elapsed:.1f} s after the click")
+    settle(page)
+    assert_no_exception(page)
+    assert page.get_by_text("field evaluations").first.inner_text() == solve_line
+    assert page.get_by_role("button", name="Compute the flow").count() == 0
 
 
 def test_lesson_link_banner_and_next_step(page, app_url, artifacts):
