@@ -404,7 +404,7 @@ layout.job_progress(
     "Press **Check calibration**. On a 2-core server with nothing else running (the run then uses "
     "every core), 200 replicates of 500 points take about a minute through a shipped circles network "
     "(49-55 s isotropic, 58-76 s reducing) and four to five minutes through the exact flow of 2,000 "
-    "points; 50 replicates of 100 points take seconds.",
+    "points; 50 x 100 takes seconds.",
     "Stop the calibration run.",
 )
 job = s.jobs.get("sbc")
