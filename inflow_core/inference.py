@@ -324,7 +324,9 @@ def _gibbs(log_lik, alpha, draws, thin, rng, count_scale=1.0) -> np.ndarray:
     batch, n, k = lik.shape
     w = _em_mode(lik, alpha)
     lik_t = np.ascontiguousarray(lik.transpose(0, 2, 1))  # (B, K, N): each component's row contiguous
-    cum = np.empty_like(lik_t)  # cum[:, j] = sum_{i <= j} w_i N_i, filled in place every sweep
+    # cum[:, j] = sum_{i <= j} w_i N_i, filled in place every sweep, one component row at a time: np.cumsum
+    # along the short K axis (strided) took 4x as long for 200 x 500 points, with the same sums.
+    cum = np.empty_like(lik_t)
     # above[:, j] = how many points are allocated to a component >= j; counts are its differences, so no
     # per-point labels are formed (5x faster than labels + bincount for 200 x 500 points, same draws).
     above = np.zeros((batch, k + 1))
