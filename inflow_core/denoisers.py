@@ -29,6 +29,7 @@ _BLOCK_COST = 10_000
 # The float32 kernel (see EmpiricalDenoiser._use_float32 and for_tolerance).
 FLOAT32_MAX_LOGIT = 1000.0
 FLOAT32_KERNEL_MIN_TOL = 1e-5
+LOG2E = 1.0 / math.log(2.0)
 
 
 class GaussianDenoiser(torch.nn.Module):
@@ -64,8 +65,9 @@ class EmpiricalDenoiser(torch.nn.Module):
     ``kernel_dtype`` is the precision of the softmax kernel: ``None`` (default) computes in the
     queries' dtype (float64 on CPU: exact to rounding) when called directly, and lets a flow solve at
     a loose tolerance use the float32 kernel (``for_tolerance``); ``torch.float64`` always computes in
-    float64; ``torch.float32`` uses the float32 kernel wherever its logits are small enough
-    (``_use_float32``), which is about 2x faster per reference visited.
+    float64; ``torch.float32`` exponentiates and sums the weights in float32, and computes the logits in
+    float32 too wherever they are small enough (``_use_float32``), else in float64 (a logit's rounding
+    is relative to its size; a weight's is relative to the weight).
     """
 
     kind = "empirical"
@@ -108,12 +110,20 @@ class EmpiricalDenoiser(torch.nn.Module):
         twin.kernel_dtype = torch.float32
         return twin
 
-    def _sorted_by(self, k: int, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
-        """The references ordered along dimension k, as (M, D) and as contiguous (D, M), in ``dtype``."""
+    def _sorted_by(self, k: int, dtype: torch.dtype) -> torch.Tensor:
+        """The references ordered along dimension k, (M, D), in ``dtype``."""
         key = (k, dtype)
         if key not in self._sorted:
-            ref = self.reference[torch.argsort(self.reference[:, k])].to(dtype)
-            self._sorted[key] = (ref, ref.T.contiguous())
+            self._sorted[key] = self.reference[torch.argsort(self.reference[:, k])].to(dtype)
+        return self._sorted[key]
+
+    def _summed(self, k: int, dtype: torch.dtype) -> torch.Tensor:
+        """The sorted references as contiguous (D + 1, M) rows with a last row of ones: one product with
+        the weights gives the weighted sums and the sum of the weights."""
+        key = ("summed", k, dtype)
+        if key not in self._sorted:
+            ref = self._sorted_by(k, dtype)
+            self._sorted[key] = torch.cat([ref.T, ref.new_ones(1, ref.shape[0])]).contiguous()
         return self._sorted[key]
 
     def _extent(self, dtype: torch.dtype) -> torch.Tensor:
@@ -131,70 +141,80 @@ class EmpiricalDenoiser(torch.nn.Module):
         # query form one contiguous range (see _plan).
         ys = y * inv_sd
         k = int(torch.argmax(self._extent(dtype) * inv_sd))
-        ref, ref_t = self._sorted_by(k, dtype)
-        ref_s = ref * inv_sd
-        plan = _plan(ys.detach(), ref_s.detach(), k, self.block_entries)
-        if self._use_float32(ys.detach(), ref_s.detach(), k, plan):
-            return _kernel(ys.float(), ref_s.float(), self._sorted_by(k, torch.float32)[1], k, plan).to(dtype)
-        return _kernel(ys, ref_s, ref_t, k, plan)
+        ref_s = self._sorted_by(k, dtype) * inv_sd
+        weights = torch.float32 if self.kernel_dtype == torch.float32 else dtype
+        plan = _plan(ys.detach(), ref_s.detach(), k, self.block_entries, torch.finfo(weights).eps)
+        if weights == dtype:
+            return _kernel(ys, ref_s, self._summed(k, dtype), plan)
+        # Float32 weights (their rounding is relative, ~6e-8 of each weight); float32 logits only where
+        # they are bounded, else the logits and their shift by the row's largest stay in float64.
+        if self._use_float32(ys.detach(), ref_s.detach()):
+            ys, ref_s = ys.float(), ref_s.float()
+        return _kernel(ys, ref_s, self._summed(k, weights), plan).to(dtype)
 
-    def _use_float32(self, ys: torch.Tensor, ref_s: torch.Tensor, k: int, plan: _Plan) -> bool:
-        """The float32 kernel only where every logit is bounded (|logit| <= sum_i |y_i| |y_j,i| + |y_j|^2 / 2,
-        per block after centring): a logit of size L carries a float32 rounding error ~ L * 6e-8, which
-        moves Den by about that times the posterior's spread. Larger logits (small noise along an
-        uncentred dimension) stay in float64. Measured on circles at solver tolerance 1e-8: with the bound
-        at 1,000 the frames move by <= 1.7e-6 against float64; with no bound by 5e-6, and the solver needs
-        more steps (the rounding shows in its error estimate)."""
-        if self.kernel_dtype != torch.float32 or ys.dtype == torch.float32:
-            return False
+    def _use_float32(self, ys: torch.Tensor, ref_s: torch.Tensor) -> bool:
+        """Float32 logits only where every logit is bounded (|logit| <= sum_i |y_i| |y_j,i| + |y_j|^2 / 2):
+        a logit of size L carries a float32 rounding error ~ L * 6e-8, which moves Den by about that
+        times the posterior's spread. Larger logits (small noise) stay in float64, where that error is
+        ~1e-16 L. Measured on circles at solver tolerance 1e-8: with the bound at 1,000 the frames move
+        by <= 1.7e-6 against float64; with no bound by 5e-6, and the solver needs more steps (the
+        rounding shows in its error estimate)."""
         q, r = ys.abs().amax(dim=0), ref_s.abs().amax(dim=0)
-        if plan.order is not None:
-            q[k] = r[k] = plan.half_span
         return float((q * r).sum() + 0.5 * (r * r).sum()) <= FLOAT32_MAX_LOGIT
 
 
 class _Plan(NamedTuple):
     """How the kernel visits the references: queries in ``order`` (None: as given) in blocks of ``rows``;
-    block i visits the sorted references [lo[i], hi[i]) with the sort coordinate centred at centre[i]
-    (None: no centring); ``half_span`` bounds every centred sort coordinate."""
+    block i visits the sorted references [lo[i], hi[i])."""
 
     order: torch.Tensor | None
     rows: int
     lo: list
     hi: list
-    centre: list | None
-    half_span: float
 
 
-def _kernel(ys, ref_s, ref_t, k, plan):
-    """Den = softmax(logits) @ references for each block of queries.
+def _kernel(ys, ref_s, summed, plan):
+    """Den = sum_j w_j y_j / sum_j w_j for each block of queries, w_j = 2^(l_j - max_j l_j) with the logits
+    l_j = log2(e) (y.y_j - |y_j|^2 / 2) (the Gaussian log-weight in base 2, up to a term constant in j).
 
-    log w_j = -|y - y_j|^2 / 2 + const = y.y_j - |y_j|^2 / 2 (+ a term constant in j). Dropping |y|^2
-    avoids the cancellation of the expanded square when c is tiny; centring the sort coordinate of a
-    block changes every logit of a query by the same constant and keeps the numbers small.
-    ``ref_t @ w.T`` (D, rows) is ~3x faster than ``w @ ref`` (rows, D) on CPU: both operands run along
-    their contiguous rows.
+    Dropping |y|^2 avoids the cancellation of the expanded square when c is tiny. The logits are
+    computed and shifted in the queries' dtype; the weights and their sums in ``summed``'s (the (D + 1, M)
+    unscaled references and a row of ones). Base 2 because ``exp2`` runs ~2x faster than ``exp`` on CPU
+    (float32); one product with the ones row replaces softmax's normalising passes. ``summed @ w.T``
+    (D + 1, rows) is ~3x faster than ``w @ ref`` (rows, D) on CPU: both operands run along their
+    contiguous rows.
     """
     queries = ys if plan.order is None else ys[plan.order]
     ref_s_t = ref_s.T.contiguous()
-    half = 0.5 * (ref_s_t * ref_s_t).sum(dim=0) if plan.centre is None else None
-    out = torch.empty_like(queries)
+    half = (0.5 * LOG2E) * (ref_s_t * ref_s_t).sum(dim=0)
+    dim = queries.shape[1]
+    out = queries.new_empty(queries.shape, dtype=summed.dtype)
+
     for i, start in enumerate(range(0, queries.shape[0], plan.rows)):
         lo, hi = plan.lo[i], plan.hi[i]
-        yb, rb = queries[start : start + plan.rows], ref_s_t[:, lo:hi]
-        if plan.centre is None:
-            hb = half[lo:hi]
-        else:
-            yb, rb = yb.clone(), rb.clone()
-            yb[:, k] -= plan.centre[i]
-            rb[k] -= plan.centre[i]
-            hb = 0.5 * (rb * rb).sum(dim=0)
-        logits = torch.addmm(hb, yb, rb, beta=-1)
-        out[start : start + plan.rows] = (ref_t[:, lo:hi] @ torch.softmax(logits, dim=1).T).T
+        rows = slice(start, start + plan.rows)
+        logits = torch.addmm(half[lo:hi], queries[rows], ref_s_t[:, lo:hi], beta=-1, alpha=LOG2E)
+        sums = summed[:, lo:hi] @ _weights(logits, summed.dtype).T
+        out[rows] = (sums[:dim] / sums[dim]).T
     return out if plan.order is None else torch.empty_like(out).index_copy_(0, plan.order, out)
 
 
-def _plan(ys, ref_s, k, block_entries) -> _Plan:
+def _weights(logits: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """2^(logits - the row's largest), shifted in the logits' precision and exponentiated in ``dtype``.
+
+    Shifts below log2 of the smallest normal number are raised to it: weights that small change no sum
+    (M of them add M 2^-126 to a largest weight of 1 in float32), and producing subnormal or underflowing
+    results is ~3x slower per element on CPU (most weights are that small where the noise is narrow).
+    Without gradients every step works in place (the logits are a scratch block).
+    """
+    peak = logits.amax(dim=1, keepdim=True)
+    floor = math.log2(torch.finfo(dtype).tiny)
+    if logits.requires_grad:
+        return (logits - peak).clamp(min=floor).to(dtype).exp2()
+    return logits.sub_(peak).clamp_(min=floor).to(dtype).exp2_()
+
+
+def _plan(ys, ref_s, k, block_entries, eps) -> _Plan:
     """Which references each block of queries must visit: all of them, or where the kernel is narrow
     along k, a range around the block that provably holds all the weight.
 
@@ -202,13 +222,14 @@ def _plan(ys, ref_s, k, block_entries) -> _Plan:
     A reference j with |y_k - y_j,k| >= w is dropped when w^2 / 2 >= g + margin, with g the gap
     |y - y_i|^2 / 2 to some reference i (here the best of a few neighbours along k, an upper bound on
     the smallest gap): its weight is then below exp(-margin) times the largest one, and all dropped
-    references together carry less than M exp(-margin) = eps of the total weight, i.e. rounding.
+    references together carry less than M exp(-margin) = eps of the total weight, i.e. the rounding of
+    the weights' dtype (``eps``: its machine epsilon).
     """
     n, n_ref = ys.shape[0], ref_s.shape[0]
     rows = max(1, block_entries // n_ref)
     n_blocks = -(-n // rows)
-    dense = _Plan(None, rows, [0] * n_blocks, [n_ref] * n_blocks, None, 0.0)
-    margin = math.log(n_ref / torch.finfo(ys.dtype).eps)
+    dense = _Plan(None, rows, [0] * n_blocks, [n_ref] * n_blocks)
+    margin = math.log(n_ref / eps)
     key, q = ref_s[:, k].contiguous(), ys[:, k]
     if max(float(q.max()), float(key[-1])) - min(float(q.min()), float(key[0])) <= math.sqrt(2 * margin):
         return dense  # the kernel is wider than the data along k: every reference counts
@@ -233,12 +254,7 @@ def _plan(ys, ref_s, k, block_entries) -> _Plan:
         if best is None or cost < best[0]:
             best = (cost, rows, lo_b, hi_b)
     _, rows, lo, hi = best
-    # Centre each block's sort coordinate in the middle of its queries and references.
-    low = torch.minimum(_block_reduce(q, rows, torch.amin), key[lo])
-    high = torch.maximum(_block_reduce(q, rows, torch.amax), key[hi - 1])
-    return _Plan(
-        order, rows, lo.tolist(), hi.tolist(), (0.5 * (low + high)).tolist(), float(0.5 * (high - low).max())
-    )
+    return _Plan(order, rows, lo.tolist(), hi.tolist())
 
 
 def _block_reduce(x: torch.Tensor, rows: int, reduce) -> torch.Tensor:
