@@ -402,9 +402,9 @@ if st.button(
 layout.job_progress(
     "sbc",
     "Press **Check calibration**. On a 2-core server with nothing else running (the run then uses "
-    "every core), 200 replicates of 500 points take about a minute through a shipped circles network "
-    "(49-55 s isotropic, 58-76 s reducing) and four to five minutes through the exact flow of 2,000 "
-    "points; 50 x 100 takes seconds.",
+    "every core), 200 replicates of 500 points take 35-55 s through a shipped circles network and two "
+    "to three minutes through the exact flow of 2,000 points (longer while other jobs share the cores); "
+    "50 x 100 takes seconds.",
     "Stop the calibration run.",
 )
 job = s.jobs.get("sbc")
