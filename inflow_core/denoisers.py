@@ -144,14 +144,12 @@ class EmpiricalDenoiser(torch.nn.Module):
         ref_s = self._sorted_by(k, dtype) * inv_sd
         weights = torch.float32 if self.kernel_dtype == torch.float32 else dtype
         plan = _plan(ys.detach(), ref_s.detach(), k, self.block_entries, torch.finfo(weights).eps)
-        # Float32 weights (their rounding is relative, ~6e-8 of each weight). Where the logits are bounded
-        # (wide noise), float32 logits and sums too; else the logits, their shift by the row's largest and
-        # the sums stay in float64: float32 sums of the narrow-noise weights showed in dopri5's error
-        # estimate (circles: 86 -> 92 and 116 -> 128 field evaluations), float32 sums of wide-noise ones
-        # did not (86 both ways, 13 % faster).
+        summed = self._summed(k, dtype)
+        # Float32 weights (their rounding is relative, ~6e-8 of each weight); float32 logits only where
+        # they are bounded, else the logits and their shift by the row's largest stay in float64.
         if weights != dtype and self._use_float32(ys.detach(), ref_s.detach()):
-            return _kernel(ys.float(), ref_s.float(), self._summed(k, weights), plan, weights).to(dtype)
-        return _kernel(ys, ref_s, self._summed(k, dtype), plan, weights)
+            ys, ref_s = ys.float(), ref_s.float()
+        return _kernel(ys, ref_s, summed, plan, weights)
 
     def _use_float32(self, ys: torch.Tensor, ref_s: torch.Tensor) -> bool:
         """Float32 logits only where every logit is bounded (|logit| <= sum_i |y_i| |y_j,i| + |y_j|^2 / 2):
@@ -180,10 +178,12 @@ def _kernel(ys, ref_s, summed, plan, weights):
 
     Dropping |y|^2 avoids the cancellation of the expanded square when c is tiny. The logits are
     computed and shifted in the queries' dtype, exponentiated in ``weights`` and summed in ``summed``'s
-    (the (D + 1, M) unscaled references and a row of ones). Base 2 because ``exp2`` runs ~2x faster than
-    ``exp`` on CPU (float32); one product with the ones row replaces softmax's normalising passes.
-    ``summed @ w.T`` (D + 1, rows) is ~3x faster than ``w @ ref`` (rows, D) on CPU: both operands run
-    along their contiguous rows.
+    (the (D + 1, M) unscaled references and a row of ones): float32 sums of ~1,000 terms round enough to
+    show in the solver's error estimate (circles: 86 -> 92 and 116 -> 128 field evaluations), float32
+    weights do not. Base 2 because ``exp2`` runs ~2x faster than ``exp`` on CPU (float32); one product
+    with the ones row replaces softmax's normalising passes. ``summed @ w.T``
+    (D + 1, rows) is ~3x faster than ``w @ ref`` (rows, D) on CPU: both operands run along their
+    contiguous rows.
     """
     queries = ys if plan.order is None else ys[plan.order]
     ref_s_t = ref_s.T.contiguous()
