@@ -221,6 +221,32 @@ def test_uncertainty_and_calibration_settings_survive_a_page_switch():
     assert_clean(at)
 
 
+def chart_places(at: AppTest) -> list[tuple[int, ...]]:
+    """Where each Plotly chart sits in the main area: its index path through the page's blocks."""
+    places = []
+
+    def walk(node, path: tuple[int, ...]) -> None:
+        if getattr(node, "type", None) == "plotly_chart":
+            places.append(path)
+        for index, child in getattr(node, "children", {}).items():
+            walk(child, (*path, index))
+
+    walk(at.main, ())
+    return places
+
+
+def test_flow_charts_keep_their_places_after_compute():
+    """The run that computes draws the charts where every later run draws them: a chart that moves is
+    mounted afresh in the browser, so a first view change after Compute drew both charts twice."""
+    at = fresh()
+    at.switch_page("pages/flow.py").run()
+    compute_flow(at)
+    computed = chart_places(at)
+    assert len(computed) == 2  # the animation and the predicted-vs-measured figure
+    at.selectbox(key="w.flow.colour").set_value("angle").run()
+    assert chart_places(at) == computed
+
+
 def test_view_controls_redraw_the_stored_trajectory_without_a_new_solve():
     """Colour, trails and the shown coordinates only change the view: the animation is re-drawn from the
     computed trajectory, with the same NFE line and no solve (the server cache counts solves)."""
