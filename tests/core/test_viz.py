@@ -277,3 +277,22 @@ def test_fixed_ranges_cover_every_frame_with_padding():
 def test_the_figure_layer_does_not_import_streamlit():
     code = "import sys, inflow_core.viz; assert 'plotly' in sys.modules and 'streamlit' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_many_dimensions_draw_as_two_groups_of_gapped_curves():
+    """Beyond PER_DIM_LEGEND dimensions, the variance panel holds one measured and one predicted trace per
+    group (kept, compressed) instead of two per dimension: each curve is still there, between gaps."""
+    dim = flow.PER_DIM_LEGEND + 4
+    variances = np.abs(RNG.standard_normal((7, dim))) + 0.1
+    kept = np.arange(dim) < 2
+    states = RNG.standard_normal((7, 30, 2))
+    fig = walk(states, variances=variances, predicted_variances=variances * 2, kept=kept)
+    panel = [t for t in fig.data if t.xaxis == "x2"]
+    assert len(panel) == 4 + 1  # two groups x (measured, predicted), and the time cursor
+    legend = [t.name for t in panel if t.showlegend is not False]
+    assert legend == ["kept dims (2)", f"compressed dims ({dim - 2})"]
+    for trace, columns, scale in zip(panel[:4], (kept, kept, ~kept, ~kept), (1, 2, 1, 2), strict=True):
+        curves = np.asarray(trace.y, float).reshape(int(columns.sum()), len(TIMES) + 1)
+        assert np.isnan(curves[:, -1]).all()
+        assert np.allclose(curves[:, :-1], scale * variances[:, columns].T)
+    assert list(panel[0].customdata[: len(TIMES)]) == [1] * len(TIMES)  # hover names dim 1
