@@ -138,8 +138,8 @@ request = adapters.FlowRequest.of_view(view, state.session().data.seed, dim, len
 shown = request.particles
 params = ("flow", active.key, data.key, request)
 result = state.result(params)
-# Always placed, empty once a result is shown: the charts below keep their places in the page, so the
-# run after Compute updates them instead of mounting them afresh (a second full draw, ~0.5 s).
+# Always placed, empty once a result is shown: the charts below keep their places in the page (had they
+# moved, the browser would draw both afresh at the first view change after Compute).
 prompt = st.empty()
 if result is None:
     with prompt.container():

@@ -300,8 +300,9 @@ def _variance_traces(
 
     Up to ``PER_DIM_LEGEND`` dimensions get a colour, a legend entry and a trace each. Beyond that, kept
     dimensions are blue and compressed ones grey, each group one measured and one predicted trace whose
-    curves are separated by gaps (hover names each dimension): a browser draws a trace at a fixed cost,
-    and 64 dimensions as 128 traces made every re-draw of the animation ~5x slower in Plotly's setup.
+    curves are separated by gaps (hover names each dimension): a browser pays for every trace at every
+    re-draw, and 64 dimensions as 128 traces took a bare page 132 ms to draw the animation, against
+    89-111 ms as groups.
     """
     if variances.shape[1] <= PER_DIM_LEGEND:
         groups = [
