@@ -142,7 +142,8 @@ result = state.result(params)
 # moved, the browser would draw both afresh at the first view change after Compute).
 prompt = st.empty()
 if result is None:
-    with prompt.container():
+    hint = prompt.container()
+    with hint:
         st.info(
             f"Press **Compute the flow** to integrate {shown:,} particles over {n_frames} frames with the "
             f"{active.label}."
@@ -154,8 +155,8 @@ if result is None:
             help="Integrate the ODE for these settings; results are cached by their parameters.",
         )
     if pressed:
-        # The spinner takes the button's place (a spinner of its own would shift the charts, above).
-        with prompt.container(), st.spinner("Integrating the flow..."):
+        # The spinner goes under the button, in the same placeholder (one of its own would shift the charts).
+        with hint, st.spinner("Integrating the flow..."):
             try:
                 result = adapters.compute_flow(
                     active.key, active.flow, data.key, data.X, data.labels, request
