@@ -23,6 +23,8 @@ from typing import Any
 import streamlit as st
 import torch
 
+from .text import plain
+
 SLOTS = max(1, os.cpu_count() or 1)
 KIND_CAPS = {"training": 2}  # queued + running jobs of a kind, server-wide
 ORPHAN_SECONDS = 30.0  # a job is cancelled once its session has been gone this long
@@ -407,7 +409,7 @@ def start_coverage(flows: dict, n_test: int, n_boundary: int, data) -> Job:
         for k, (name, flow) in enumerate(flows.items()):
 
             def report(fraction: float, message: str, k=k, name=name) -> None:
-                job.report((k + fraction) / len(flows), f"{name}: {message}")
+                job.report((k + fraction) / len(flows), f"{plain(name)}: {message}")  # a markdown line
 
             try:
                 results[name] = calibration.coverage_experiment(

@@ -9,7 +9,7 @@ import streamlit as st
 import inflow_core as ic
 from explorer import adapters, jobs, layout, state
 from explorer.navigation import page_defaults
-from explorer.text import plain
+from explorer.text import for_figure, plain
 from inflow_core import viz
 
 TEST_SIZES = [1000, 2000, 5000, 10000, 20000]
@@ -50,7 +50,9 @@ if cal["sized_for"] != data.key:
 model_ok = s.model is not None and state.model_mismatch(s.model, data, schedule) is None
 options = {"exact": "exact empirical flow (dopri5)", "coarse": "exact flow, coarse solver (Euler)"}
 if model_ok:
-    options["model"] = f"learned model ({plain(s.model.source)})"
+    # Flow names stay raw (the multiselect and the table show text as it is); each sink escapes them:
+    # markdown (messages, radio labels) with ``plain``, figure legends with ``for_figure``.
+    options["model"] = f"learned model ({viz.style.one_line(s.model.source, 120)})"
 cal["choices"] = [c for c in cal["choices"] if c in options] or ["exact"]
 c1, c2, c3, c4 = st.columns([3, 1, 1, 1])
 c1.multiselect(
@@ -107,7 +109,7 @@ def chosen_flows() -> dict:
 job = s.jobs.get("coverage")
 busy = job is not None and job.active
 # What a run was for: results computed for other data, schedule, solver or flows are labelled as such.
-flows_text = ", ".join(options[c] for c in cal["choices"])
+flows_text = ", ".join(plain(options[c]) for c in cal["choices"])
 drawn = "" if s.data.dataset == "upload" else f" (n = {s.data.n:,}, seed {s.data.seed})"
 context = (
     f"{plain(data.title)}{drawn}, {schedule.describe()}, solver tolerance {s.solver.tol:g}, flows: "
@@ -149,7 +151,7 @@ if job is not None and not job.active:
     elif job.error:
         st.error(job.error)
     if results:
-        tables = {name: res.table for name, res in results.items()}
+        tables = {for_figure(name): res.table for name, res in results.items()}
         c1, c2 = st.columns(2)
         c1.plotly_chart(
             viz.calibration.reliability_figure(
@@ -181,6 +183,7 @@ if job is not None and not job.active:
         name = st.radio(
             "Table and boundaries of",
             list(results),
+            format_func=plain,
             horizontal=True,
             key="cal_pick",
             help="Which flow's full table and moved boundaries to show.",

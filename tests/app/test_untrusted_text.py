@@ -1,6 +1,7 @@
 """Text from a link, a file name, a CSV header or a model card is shown as plain text: a markdown link or
 image in it never becomes a link or an image (the browser check is tests/browser/test_hostile_browser.py)."""
 
+import json
 import re
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 import inflow_core as ic
 from explorer.text import for_figure, plain
+from inflow_core import checkpoints, training
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 URL = "http://127.0.0.1:9/x.png"
@@ -93,3 +95,46 @@ def test_model_card_fields_are_plain_text(tmp_path):
         assert not at.exception
         for text in rendered_text(at) + [m.value for m in at.sidebar.markdown]:
             assert MARKER not in text or not ACTIVE.search(text), (page, text)
+
+
+def test_calibration_names_an_uploaded_model_plainly_in_each_place(tmp_path, wait_for_coverage):
+    """A model file's name reaches the Calibration page's legends, table, radio and messages: each shows it
+    as text (a legend escapes HTML, markdown escapes markdown, the table shows it as it is), never as a
+    link and never with markdown's backslashes in a legend or the table."""
+    X, _ = ic.datasets.load("circles", n=300, seed=0)
+    basis = ic.EigenBasis.fit(X)
+    result = training.train(
+        X,
+        basis,
+        ic.Schedule.isotropic(basis.eigenvalues),
+        training.TrainConfig(steps=3, batch_size=64, width=32, depth=2, device="cpu"),
+        data_info={"dataset": "circles", "n": 300, "seed": 0},
+    )
+    name = f"my_model <a href='{URL}'>[x]({URL})</a>.safetensors"
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params.update({"n": "300"})  # the data the model was trained on: it fits
+    at.run()
+    at.switch_page("pages/train.py").run()
+    content = checkpoints.to_bytes(result.flow, result.card)
+    at.file_uploader(key="w.train.upload").set_value((name, content, "application/octet-stream")).run()
+    at.switch_page("pages/calibration.py").run()
+    at.multiselect(key="w.calibration.choices").set_value(["model"])
+    at.select_slider(key="w.calibration.n_test").set_value(1000)
+    at.select_slider(key="w.calibration.n_boundary").set_value(50)
+    at.run()
+    at.button(key="cal_run").click().run()
+    wait_for_coverage(at)
+    assert not at.exception, [e.value for e in at.exception]
+    legends = [
+        trace["name"]
+        for chart in at.get("plotly_chart")
+        for trace in json.loads(chart.proto.spec)["data"]
+        if "learned model" in trace.get("name", "")
+    ]
+    assert legends and all("my_model &lt;a href=" in n and "<" not in n and "\\" not in n for n in legends)
+    flows = list(at.dataframe[0].value["flow"])
+    assert flows == [f"learned model (uploaded {name})"]
+    labels = at.radio(key="cal_pick").options
+    assert len(labels) == 1 and "my\\_model" in labels[0] and not ACTIVE.search(labels[0])
+    for text in rendered_text(at):
+        assert MARKER not in text or not ACTIVE.search(text), text
