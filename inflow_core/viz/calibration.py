@@ -58,9 +58,11 @@ def reliability_figure(tables: dict[str, pd.DataFrame], title: str = "", height:
         fig,
         height,
         title,
-        xaxis_title="nominal coverage (chi-square), %",
-        yaxis_title="measured coverage, % (bars: 1 SE)",
-        legend={"orientation": "h", "y": -0.18, "yanchor": "top"},
+        xaxis_title="nominal coverage (chi-square), %; bars: 1 SE",
+        yaxis_title="measured coverage, %",
+        # At the figure's foot, not at a fraction of the plot's height below it: where the plot is short
+        # (a projector's presenter mode) the latter put the legend over the axis title.
+        legend={"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom"},
     )
 
 
@@ -87,7 +89,7 @@ def residual_figure(tables: dict[str, pd.DataFrame], title: str = "", height: in
         title,
         xaxis_title="Mahalanobis radius r",
         yaxis_title="difference",
-        legend={"orientation": "h", "y": -0.4, "yanchor": "top"},
+        legend={"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom"},
     )
 
 
