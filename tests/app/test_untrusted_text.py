@@ -72,18 +72,23 @@ def test_uploaded_file_and_header_names_are_plain_text():
             assert MARKER not in text or not ACTIVE.search(text), (page, text)
 
 
-def test_model_card_fields_are_plain_text(tmp_path):
+def tiny_model(**data_info) -> bytes:
+    """A 3-step model of 300 circles points (isotropic) as a .safetensors file, its card's data fields
+    ``data_info``."""
     X, _ = ic.datasets.load("circles", n=300, seed=0)
     basis = ic.EigenBasis.fit(X)
-    schedule = ic.Schedule.isotropic(basis.eigenvalues)
-    result = ic.training.train(
+    result = training.train(
         X,
         basis,
-        schedule,
-        ic.training.TrainConfig(steps=3, batch_size=64, width=32, depth=2, device="cpu"),
-        data_info={"dataset": f"![p]({URL})", "note": f"[x]({URL})"},
+        ic.Schedule.isotropic(basis.eigenvalues),
+        training.TrainConfig(steps=3, batch_size=64, width=32, depth=2, device="cpu"),
+        data_info=data_info,
     )
-    content = ic.checkpoints.to_bytes(result.flow, result.card)
+    return checkpoints.to_bytes(result.flow, result.card)
+
+
+def test_model_card_fields_are_plain_text():
+    content = tiny_model(dataset=f"![p]({URL})", note=f"[x]({URL})")
     at = AppTest.from_file(APP, default_timeout=120).run()
     at.switch_page("pages/train.py").run()
     at.file_uploader(key="w.train.upload").set_value(
@@ -97,25 +102,16 @@ def test_model_card_fields_are_plain_text(tmp_path):
             assert MARKER not in text or not ACTIVE.search(text), (page, text)
 
 
-def test_calibration_names_an_uploaded_model_plainly_in_each_place(tmp_path, wait_for_coverage):
+def test_calibration_names_an_uploaded_model_plainly_in_each_place(wait_for_coverage):
     """A model file's name reaches the Calibration page's legends, table, radio and messages: each shows it
     as text (a legend escapes HTML, markdown escapes markdown, the table shows it as it is), never as a
     link and never with markdown's backslashes in a legend or the table."""
-    X, _ = ic.datasets.load("circles", n=300, seed=0)
-    basis = ic.EigenBasis.fit(X)
-    result = training.train(
-        X,
-        basis,
-        ic.Schedule.isotropic(basis.eigenvalues),
-        training.TrainConfig(steps=3, batch_size=64, width=32, depth=2, device="cpu"),
-        data_info={"dataset": "circles", "n": 300, "seed": 0},
-    )
+    content = tiny_model(dataset="circles", n=300, seed=0)  # fits the page's data below
     name = f"my_model <a href='{URL}'>[x]({URL})</a>.safetensors"
     at = AppTest.from_file(APP, default_timeout=120)
-    at.query_params.update({"n": "300"})  # the data the model was trained on: it fits
+    at.query_params.update({"n": "300"})
     at.run()
     at.switch_page("pages/train.py").run()
-    content = checkpoints.to_bytes(result.flow, result.card)
     at.file_uploader(key="w.train.upload").set_value((name, content, "application/octet-stream")).run()
     at.switch_page("pages/calibration.py").run()
     at.multiselect(key="w.calibration.choices").set_value(["model"])
