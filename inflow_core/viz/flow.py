@@ -310,22 +310,24 @@ def _variance_traces(
             for i in range(variances.shape[1])
         ]
     else:
-        groups = [
-            (list(np.flatnonzero(kept == keep)), style.BLUE if keep else style.GREY_LIGHT, "", group)
-            for keep, group in ((True, "kept"), (False, "compressed"))
-            if np.any(kept == keep)
-        ]
+        groups = []
+        for keep, group in ((True, "kept"), (False, "compressed")):
+            dims = list(np.flatnonzero(kept == keep))
+            if dims:
+                groups.append(
+                    (dims, style.BLUE if keep else style.GREY_LIGHT, f"{group} dims ({len(dims)})", group)
+                )
     traces = []
     for dims, color, name, group in groups:
-        width = 1.5 if group == "kept" else 1
+        x = _gapped(np.tile(np.asarray(times, float), (len(dims), 1)))
         traces.append(
             go.Scatter(
-                x=_gapped(np.asarray(times, float), len(dims)),
+                x=x,
                 y=_gapped(variances[:, dims].T),
                 mode="lines",
-                name=name or f"{group} dims ({len(dims)})",
+                name=name,
                 legendgroup=group,
-                line={"color": color, "width": width},
+                line={"color": color, "width": 1.5 if group == "kept" else 1},
                 connectgaps=False,
                 customdata=np.repeat(np.asarray(dims) + 1, len(times) + 1),
                 hovertemplate=f"dim %{{customdata}} ({group})<br>t %{{x:.3g}}, variance %{{y:.3g}}"
@@ -335,7 +337,7 @@ def _variance_traces(
         if predicted is not None:
             traces.append(
                 go.Scatter(
-                    x=_gapped(np.asarray(times, float), len(dims)),
+                    x=x,
                     y=_gapped(predicted[:, dims].T),
                     mode="lines",
                     showlegend=False,
@@ -348,9 +350,8 @@ def _variance_traces(
     return traces
 
 
-def _gapped(curves: np.ndarray, repeat: int = 1) -> np.ndarray:
-    """Curves (k, m), or one curve (m,) ``repeat`` times, as one line with a NaN gap after each curve."""
-    curves = np.tile(curves, (repeat, 1)) if curves.ndim == 1 else curves
+def _gapped(curves: np.ndarray) -> np.ndarray:
+    """Curves (k, m) as one line, with a NaN gap after each curve."""
     return np.hstack([curves, np.full((len(curves), 1), np.nan)]).ravel()
 
 
