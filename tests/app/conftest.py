@@ -20,6 +20,22 @@ def wait_for_coverage():
     return _wait_for_coverage
 
 
+def _run_coverage(at: AppTest, n_test: int = 1000, n_boundary: int = 50, choices: list | None = None) -> None:
+    """On the Calibration page: set the sizes (and the flows), press Run, and wait for the results."""
+    at.select_slider(key="w.calibration.n_test").set_value(n_test)
+    at.select_slider(key="w.calibration.n_boundary").set_value(n_boundary)
+    if choices is not None:
+        at.multiselect(key="w.calibration.choices").set_value(choices)
+    at.run()
+    at.button(key="cal_run").click().run()
+    _wait_for_coverage(at)
+
+
+@pytest.fixture
+def run_coverage():
+    return _run_coverage
+
+
 def _wait_for_job(at: AppTest, kind: str, timeout: float = 300.0) -> None:
     """Wait until the session's background job of this kind has finished, then rerun the page."""
     job = at.session_state["session"].jobs[kind]

@@ -11,17 +11,13 @@ APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
 
 @pytest.mark.slow
-def test_coverage_run_and_figures(wait_for_coverage):
+def test_coverage_run_and_figures(run_coverage):
     at = AppTest.from_file(APP, default_timeout=240)
     at.query_params.update({"n": "300"})
     at.run()
     at.switch_page("pages/calibration.py").run()
     assert not at.exception and not at.error
-    at.select_slider(key="w.calibration.n_test").set_value(1000)
-    at.select_slider(key="w.calibration.n_boundary").set_value(50)
-    at.run()
-    at.button(key="cal_run").click().run()
-    wait_for_coverage(at)
+    run_coverage(at)
     assert not at.exception, [e.value for e in at.exception]
     job = at.session_state["session"].jobs["coverage"]
     assert job.error is None and len(job.result) == 2  # exact and coarse Euler
@@ -47,17 +43,12 @@ def test_cancel_stops_the_job(wait_for_coverage):
     assert any("Cancelled" in w.value for w in at.warning)
 
 
-def test_results_of_another_selection_are_labelled(wait_for_coverage):
+def test_results_of_another_selection_are_labelled(run_coverage):
     at = AppTest.from_file(APP, default_timeout=240)
     at.query_params.update({"n": "300"})
     at.run()
     at.switch_page("pages/calibration.py").run()
-    at.select_slider(key="w.calibration.n_test").set_value(1000)
-    at.select_slider(key="w.calibration.n_boundary").set_value(50)
-    at.multiselect(key="w.calibration.choices").set_value(["coarse"])
-    at.run()
-    at.button(key="cal_run").click().run()
-    wait_for_coverage(at)
+    run_coverage(at, choices=["coarse"])
     assert not any("selection has changed" in w.value for w in at.warning)
     at.switch_page("pages/data.py").run()
     at.number_input(key="w.dataset.seed").set_value(5).run()

@@ -102,7 +102,7 @@ def test_model_card_fields_are_plain_text():
             assert MARKER not in text or not ACTIVE.search(text), (page, text)
 
 
-def test_calibration_names_an_uploaded_model_plainly_in_each_place(wait_for_coverage):
+def test_calibration_names_an_uploaded_model_plainly_in_each_place(run_coverage):
     """A model file's name reaches the Calibration page's legends, table, radio and messages: each shows it
     as text (a legend escapes HTML, markdown escapes markdown, the table shows it as it is), never as a
     link and never with markdown's backslashes in a legend or the table."""
@@ -114,12 +114,7 @@ def test_calibration_names_an_uploaded_model_plainly_in_each_place(wait_for_cove
     at.switch_page("pages/train.py").run()
     at.file_uploader(key="w.train.upload").set_value((name, content, "application/octet-stream")).run()
     at.switch_page("pages/calibration.py").run()
-    at.multiselect(key="w.calibration.choices").set_value(["model"])
-    at.select_slider(key="w.calibration.n_test").set_value(1000)
-    at.select_slider(key="w.calibration.n_boundary").set_value(50)
-    at.run()
-    at.button(key="cal_run").click().run()
-    wait_for_coverage(at)
+    run_coverage(at, choices=["model"])
     assert not at.exception, [e.value for e in at.exception]
     legends = [
         trace["name"]
