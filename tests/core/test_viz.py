@@ -260,6 +260,25 @@ def test_preimage_figure_has_a_filled_region_in_each_panel():
     assert [a.text for a in fig.layout.annotations] == ["latent", "data"]
 
 
+def test_calibration_legends_name_each_flow_once_and_key_the_shapes_in_their_title():
+    """Three flows with three measured columns each made nine legend entries per figure, which took most
+    of a projector's figure height: the legend names each flow once (a click shows or hides all its
+    curves) and its title keys the columns' markers or dashes."""
+    tables = {f"flow {k}": coverage_table() for k in range(3)}
+    without_data = {"flow 0": coverage_table().drop(columns=["data_inside", "data_inside_se"])}
+    for build, key in (
+        (calibration.reliability_figure, "● round trip\u2003○ generation\u2003■ encoded data"),
+        (calibration.residual_figure, "— round trip\u2003··· generation\u2003–·– encoded data"),
+    ):
+        fig = build(tables)
+        flows = [t for t in fig.data if t.name != "perfect calibration"]
+        assert len(flows) == 9
+        assert [t.name for t in flows if t.showlegend is not False] == list(tables)
+        assert [t.legendgroup for t in flows] == [f"flow {k}" for k in range(3) for _ in range(3)]
+        assert fig.layout.legend.title.text == key
+        assert build(without_data).layout.legend.title.text == key.rsplit("\u2003", 1)[0]
+
+
 def test_builders_show_the_titles_their_caller_passes():
     title = "Chosen by the page"
     figures = [
