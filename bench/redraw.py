@@ -13,6 +13,12 @@ A time runs from the click that picks the new value until the chart shows a new 
 Plotly graph, drawn, holding the picked colour title, paths trace or axis titles) and the next frame is
 painted. The NFE line must stay the same through every view change (no new solve): checked, and a
 failure stops the run. Target: under 1 s.
+
+The floor under the 3-D scene, from the same run: the very figure the app sent for it, drawn by Plotly alone
+(plotly.js from the plotly package) in a blank page, with no server and no Streamlit, in ``--fresh``
+newly started browsers: after the app's 2-D figure (as in the app, where 2-D figures come first: Plotly's
+code is warm, WebGL is not), its first draw (the browser's first WebGL scene) and a second one; and the
+same for a one-point 3-D scene, WebGL's own cost.
 """
 
 from __future__ import annotations
@@ -28,6 +34,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, streamlit_server  # noqa: E402
+
+PLOTLY_JS = Path(__import__("plotly").__file__).parent / "package_data" / "plotly.min.js"
 
 TARGET_S = 1.0
 IDLE = """() => !document.querySelector('[data-testid=stStatusWidget]')
@@ -48,6 +56,22 @@ NEW_FIGURE = """async (test) => {
 }"""
 COLOUR_TITLE = "gd._fullData.some(t => t.marker?.colorbar?.title.text.startsWith({!r}))"
 PATHS = "gd._fullData.some(t => t.name === 'paths') === {}"
+# Keeps the last figure spec the page parses (Streamlit's chart parses the spec it receives), for the floor.
+KEEP_SPEC = """const parse = JSON.parse;
+JSON.parse = function (text, ...rest) {
+    if (typeof text === 'string' && text.length > 100000 && text.startsWith('{"data"')) window.__spec = text;
+    return parse.call(this, text, ...rest);
+};"""
+# Plotly alone: draw a figure into a blank page until two frames are painted; ms.
+BARE_DRAW = """async (spec) => {
+    const t0 = performance.now();
+    await Plotly.newPlot('g', JSON.parse(spec));
+    await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+    const ms = performance.now() - t0;
+    Plotly.purge('g');
+    return ms;
+}"""
+ONE_POINT_SCENE = '{"data": [{"type": "scatter3d", "x": [0], "y": [0], "z": [0]}], "layout": {"height": 500}}'
 
 
 def settle(page) -> None:
@@ -131,6 +155,19 @@ def dims_picker(page, add: str | None, remove: str | None):
     return pick
 
 
+def plotly_alone(playwright, flat: str, spec: str, width: int, height: int) -> tuple[float, float]:
+    """Seconds Plotly alone takes to draw ``spec`` in a newly started browser after the 2-D figure
+    ``flat``: first, then again."""
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    page = browser.new_context(viewport={"width": width, "height": height}).new_page()
+    page.set_content(f"<div id='g' style='width: {width - 460}px'></div>")  # about the app's chart width
+    page.add_script_tag(path=str(PLOTLY_JS))
+    page.evaluate(BARE_DRAW, flat)
+    first, second = (page.evaluate(BARE_DRAW, spec) / 1000 for _ in range(2))
+    browser.close()
+    return first, second
+
+
 def report(name: str, times: list[float], target: bool = True) -> None:
     worst = max(times)
     verdict = f"; {'meets' if worst < TARGET_S else 'misses'} the {TARGET_S:.0f} s target" if target else ""
@@ -148,12 +185,15 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=4)
     parser.add_argument("--width", type=int, default=1400)
     parser.add_argument("--height", type=int, default=900)
+    parser.add_argument("--fresh", type=int, default=3, help="newly started browsers for the 3-D floor")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
     with streamlit_server("bench_redraw.log") as url, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_context(viewport={"width": args.width, "height": args.height}).new_page()
+        context = browser.new_context(viewport={"width": args.width, "height": args.height})
+        context.add_init_script(KEEP_SPEC)
+        page = context.new_page()
         print(f"Flow page view changes, headless Chromium {args.width}x{args.height}, server on this machine")
 
         print("circles, exact flow reducing to d = 1:")
@@ -187,11 +227,26 @@ def main() -> None:
             dims_picker(page, None, "u2")()  # u1 alone shows u1, u2 as before: no new figure (untimed)
             settle(page)
             two.append(change(page, dims_picker(page, "u3", None), flat.format(3), solve))
+            flat_spec = page.evaluate("window.__spec")
             three.append(change(page, dims_picker(page, "u2", None), scene, solve))
+            spec = page.evaluate("window.__spec")
             two.append(change(page, dims_picker(page, None, "u3"), flat.format(2), solve))
         report("coordinates, 2-D (u1, u3 / u1, u2)", two)
         report("coordinates, 3-D scene (u1, u2, u3)", three)
         browser.close()
+
+        version = re.search(r"plotly\.js v([\d.]+)", PLOTLY_JS.read_text()[:300]).group(1)
+        print(
+            f"the floor: Plotly alone (plotly.js {version}), no server, {args.fresh} newly started browsers, "
+            "each after the app's 2-D figure (u1, u3):"
+        )
+        for name, figure in (("the app's 3-D figure", spec), ("a one-point 3-D scene", ONE_POINT_SCENE)):
+            draws = [
+                plotly_alone(playwright, flat_spec, figure, args.width, args.height)
+                for _ in range(args.fresh)
+            ]
+            report(f"{name}, first draw", [first for first, _ in draws], False)
+            report(f"{name}, drawn again", [again for _, again in draws], False)
 
 
 if __name__ == "__main__":
