@@ -154,15 +154,11 @@ if job is not None and not job.active:
         tables = {for_figure(name): res.table for name, res in results.items()}
         c1, c2 = st.columns(2)
         c1.plotly_chart(
-            viz.calibration.reliability_figure(
-                tables, "Reliability: measured vs nominal coverage", height=layout.fit(440)
-            ),
+            viz.calibration.reliability_figure(tables, "Reliability diagram", height=layout.fit(440)),
             key="cal_reliability",
         )
         c2.plotly_chart(
-            viz.calibration.residual_figure(
-                tables, "Coverage errors per radius (percentage points)", height=layout.fit(440)
-            ),
+            viz.calibration.residual_figure(tables, "Coverage error per radius", height=layout.fit(440)),
             key="cal_residual",
         )
         rows = []
@@ -208,7 +204,7 @@ if job is not None and not job.active:
                     [b.radius for b in res.boundaries],
                     exact.from_flow(shown),
                     ["x1", "x2"],
-                    "Latent Mahalanobis circles after generation (their connectivity carried by the flow)",
+                    "Latent circles after generation",
                 ),
                 key="cal_boundaries",
             )

@@ -62,7 +62,7 @@ def picked_indices(event) -> list[int]:
     return sorted(set(out))
 
 
-left, right = st.columns([3, 2])
+left, right = st.columns([1, 1] if layout.presenting() else [3, 2])  # presenting: the animation on the right
 with left:
     # The chart's selection from the last click or lasso is read before the chart is drawn, so the drawn
     # highlights are the new picks at once (not the previous ones until the next run).
@@ -80,7 +80,7 @@ with left:
             [0, 1],
             np.array(unc["selected"]),
             axis_titles,
-            title="Data: click a point; for several, lasso or box (toolbar)",
+            title="Click a point; lasso for several",
         ),
         key="unc_pick",
         on_select="rerun",
@@ -196,7 +196,7 @@ if result is not None:
         samples.sample_path[..., :2],
         radius,
         moving[..., :2],
-        title=f"Ellipses through the flow ({unc['level']:.0%} level), flow coordinates u(t)",
+        title=f"Ellipses through the flow ({unc['level']:.0%} level)",
         height=layout.fit(620),
     )
     # On a projector the controls are hidden: the animation takes their place beside the data.

@@ -84,7 +84,7 @@ def reliability_figure(tables: dict[str, pd.DataFrame], title: str = "", height:
         fig,
         height,
         title,
-        xaxis_title="nominal coverage (chi-square), %; bars: 1 SE",
+        xaxis_title="nominal coverage, %; bars: 1 SE",
         yaxis_title="measured coverage, %",
         legend=_legend(tables, lambda c: _MARKER_GLYPH[_MEASURED[c][0]]),
     )
@@ -116,7 +116,7 @@ def residual_figure(tables: dict[str, pd.DataFrame], title: str = "", height: in
         height,
         title,
         xaxis_title="Mahalanobis radius r",
-        yaxis_title="difference",
+        yaxis_title="difference, points",
         legend=_legend(tables, lambda c: _DASH_GLYPH[_MEASURED[c][1]]),
     )
 

@@ -84,14 +84,18 @@ def propagation_animation(
         fig, _propagation_ranges(lin_means, lin_covs, radius, sample_path, background), list(axis_titles)
     )
     style.equal_aspect(fig)
-    return style.finish(
+    style.finish(
         fig,
         height,
         title,
-        margin={"l": 10, "r": 10, "t": 80, "b": 140},
+        margin={"l": 10, "r": 10, "t": 90, "b": 140},
         legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 1.0, "xanchor": "right"},
         **controls(times, 120),
     )
+    # The title at the very top: in a narrow column (a projector's presenter mode) the legend above the plot
+    # wraps to two rows, which reach up to where Plotly would centre the title.
+    fig.update_layout(title={"y": 1.0, "yref": "container", "yanchor": "top", "pad": {"t": 10}})
+    return fig
 
 
 def _propagation_traces(
@@ -120,7 +124,7 @@ def _propagation_traces(
                 x=cloud[:, 0],
                 y=cloud[:, 1],
                 mode="markers",
-                name="Monte Carlo samples",
+                name="Monte Carlo",
                 marker={"size": 3, "color": SAMPLES_COLOUR, "opacity": 0.45},
             )
         )

@@ -50,7 +50,7 @@ def test_selection_propagation_and_preimage():
     anim = next(s for s in specs if s.get("frames"))
     assert len(anim["frames"]) == 10
     names = [d.get("name") for d in anim["frames"][-1]["data"]]
-    assert "linearised ellipse" in names and "Monte Carlo samples" in names
+    assert "linearised ellipse" in names and "Monte Carlo" in names
     ellipse = next(d for d in anim["frames"][-1]["data"] if d.get("name") == "linearised ellipse")
     assert sum(v is None for v in ellipse["x"]) == 3  # three ellipses in one trace
     table = at.dataframe[0].value

@@ -37,6 +37,52 @@ def assert_no_exception(page) -> None:
     assert boxes.count() == 0, boxes.first.inner_text()
 
 
+# Every page: its address, the button a user presses first (None: the page shows its content on arrival)
+# and, for a button that starts a background job, a text its result shows.
+MAIN_PAGES = (
+    ("home", "/", None, None),
+    ("data", "/data", None, None),
+    ("schedule", "/schedule?family=reducing&d=1", None, None),
+    ("flow", "/flow", "Compute the flow", None),
+    ("train", "/train", None, None),
+    ("uncertainty", "/uncertainty", "Propagate", None),
+    ("calibration", "/calibration", "Run the coverage experiment", "Reliability diagram"),
+    ("inference", "/inference", "Simulate", None),
+    ("inspect", "/inspect", "Encode the points", None),
+)
+
+
+def open_with_results(page, url: str, button: str | None, result: str | None) -> None:
+    """Open a page, press its main button (if any), and wait until what it computes is shown."""
+    page.goto(url)
+    page.locator("[data-testid=stMain] h1").first.wait_for(timeout=120_000)
+    settle(page)
+    if button:
+        page.get_by_role("button", name=button, exact=True).first.click()
+        page.wait_for_timeout(500)
+        if result:
+            page.get_by_text(result).first.wait_for(timeout=400_000)
+        settle(page)
+
+
+# The texts of the page's charts (titles, axis titles, legends) that reach past their figure's edges, which
+# cut them, and titles that the legend covers; each as "<chart's key class>: <text>".
+CUT_TEXTS = """() => Array.from(document.querySelectorAll('.stPlotlyChart')).flatMap(chart => {
+    const key = (chart.closest('[class*=st-key-]')?.className.match(/st-key-\\S+/) || ['a chart'])[0];
+    const legend = chart.querySelector('.legend .bg')?.getBoundingClientRect();
+    const covers = (box) => legend && legend.width > 0 && box.left < legend.right && legend.left < box.right
+        && box.top < legend.bottom && legend.top < box.bottom;
+    return Array.from(chart.querySelectorAll('.main-svg')).flatMap(svg => {
+        const frame = svg.getBoundingClientRect();
+        return Array.from(svg.querySelectorAll('text')).filter(text => {
+            const box = text.getBoundingClientRect();
+            return box.width > 0 && (box.left < frame.left - 1 || box.right > frame.right + 1
+                || (text.classList.contains('gtitle') && covers(box)));
+        }).map(text => key + ': ' + text.textContent);
+    });
+})"""
+
+
 def test_home_animation_plays(page, app_url, artifacts, report):
     start = time.monotonic()
     page.goto(app_url)

@@ -1,11 +1,11 @@
 """The class lesson on a projector: every step, opened by its slide link in presenter mode at 1024x768,
 shows only the controls the step names, and after its action its main figure fits the screen without
-scrolling. Screenshots go to artifacts/browser/presenter_<step>.png."""
+scrolling and no chart cuts its text. Screenshots go to artifacts/browser/presenter_<step>.png."""
 
 import time
 
 import pytest
-from test_browser import IDLE, assert_no_exception, settle
+from test_browser import CUT_TEXTS, IDLE, assert_no_exception, settle
 
 from explorer import lessons
 
@@ -63,6 +63,7 @@ def test_lesson_step_fits_a_projector(number, browser, app_url, artifacts, repor
         # The whole figure is on the first screen: nothing to scroll on a projector.
         report(f"step {number}: figure from {box['y']:.0f} to {box['y'] + box['height']:.0f} px of 768")
         assert 0 <= box["y"] and box["y"] + box["height"] <= PROJECTOR["height"], (step.title, box)
+        assert page.evaluate(CUT_TEXTS) == [], step.title  # no chart cuts its titles or legend
         page.screenshot(path=str(artifacts / f"presenter_{number}.png"))
     finally:
         context.close()

@@ -81,7 +81,7 @@ def test_calibration_page(page, app_url, artifacts):
     open_page(page, f"{app_url}/calibration?n=600", "Calibration")  # a smaller exact flow: quicker
     assert_no_exception(page)
     page.get_by_role("button", name="Run the coverage experiment").click()
-    page.get_by_text("Reliability: measured vs nominal coverage").first.wait_for(timeout=400_000)
+    page.get_by_text("Reliability diagram").first.wait_for(timeout=400_000)
     settle(page)
     assert_no_exception(page)
     page.screenshot(path=str(artifacts / "calibration.png"), full_page=True)

@@ -236,7 +236,7 @@ def test_propagation_animation_frames_carry_ellipses_and_samples_on_fixed_equal_
     fig = propagation(n_points=3)
     assert len(fig.frames) == len(TIMES) and len(fig.layout.sliders[0].steps) == len(TIMES)
     names = [t.name for t in fig.frames[-1].data]
-    assert names == ["data", "Monte Carlo samples", "linearised ellipse", "mean"]
+    assert names == ["data", "Monte Carlo", "linearised ellipse", "mean"]
     assert sum(v is None for v in fig.frames[-1].data[2].x) == 3  # three ellipses in one trace
     assert fig.layout.xaxis.autorange is False and fig.layout.yaxis.autorange is False
     assert fig.layout.yaxis.scaleanchor == "x" and fig.layout.yaxis.scaleratio == 1
