@@ -3,9 +3,9 @@
     python scripts/screenshots.py [--out docs/screenshots]
 
 Starts the app (the browser tests' server fixture), opens each page in headless Chromium (Debian's
-/usr/bin/chromium), presses the page's main button where it has a quick one, waits for the script run and
-every chart, and saves ``<page>_<width>x<height>.png``: what a user sees on arrival, without scrolling.
-Look at them before committing.
+/usr/bin/chromium), presses the page's main button where it has one (the browser tests' MAIN_PAGES; the
+Calibration experiment takes ~20 s), waits for the result and every chart, and saves
+``<page>_<width>x<height>.png``: what a user sees, without scrolling. Look at them before committing.
 """
 
 from __future__ import annotations
@@ -20,21 +20,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "browser"))
 
 from conftest import CHROMIUM, CHROMIUM_ARGS, streamlit_server  # noqa: E402
-from test_browser import assert_no_exception, settle  # noqa: E402
+from test_browser import MAIN_PAGES, assert_no_exception, open_with_results  # noqa: E402
 
 VIEWPORTS = ((1400, 900), (1024, 768))
-# page, its address, the button a user presses first (None: the page shows its content on arrival)
-PAGES = (
-    ("home", "/", None),
-    ("data", "/data", None),
-    ("schedule", "/schedule?family=reducing&d=1", None),
-    ("flow", "/flow", "Compute the flow"),
-    ("train", "/train", None),
-    ("uncertainty", "/uncertainty", "Propagate"),
-    ("calibration", "/calibration", None),
-    ("inference", "/inference", "Simulate"),
-    ("inspect", "/inspect", "Encode the points"),
-)
 
 
 def main() -> None:
@@ -48,14 +36,8 @@ def main() -> None:
             context = browser.new_context(viewport={"width": width, "height": height})
             page = context.new_page()
             page.set_default_timeout(180_000)
-            for name, path, button in PAGES:
-                page.goto(url + path)
-                page.locator("[data-testid=stMain] h1").first.wait_for()
-                settle(page)
-                if button:
-                    page.get_by_role("button", name=button, exact=True).first.click()
-                    page.wait_for_timeout(500)
-                    settle(page)
+            for name, path, button, result in MAIN_PAGES:
+                open_with_results(page, url + path, button, result)
                 assert_no_exception(page)
                 target = args.out / f"{name}_{width}x{height}.png"
                 page.screenshot(path=str(target))
