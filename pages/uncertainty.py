@@ -188,12 +188,12 @@ if result is None:
             st.rerun()
 
 if result is not None:
-    linear, samples, moving = result
+    linear, samples, moving, stopped = result
     fig = viz.uncertainty.propagation_animation(
         linear.times,
         linear.mean_path[..., :2],
         linear.cov_path[..., :2, :2],
-        samples.sample_path[..., :2],
+        None if samples is None else samples.sample_path[..., :2],
         radius,
         moving[..., :2],
         title=f"Ellipses through the flow ({unc['level']:.0%} level)",
@@ -201,17 +201,20 @@ if result is not None:
     )
     # On a projector the controls are hidden: the animation takes their place beside the data.
     (right if layout.presenting() else st).plotly_chart(fig, key="unc_animation")
-    check = ic.uncertainty.compare_linearisation(linear, samples)
+    check = None if samples is None else ic.uncertainty.compare_linearisation(linear, samples)
     rows = []
     for k, index in enumerate(unc["selected"]):
-        lin, mc = linear.cov[k], samples.cov[k]
-        rows.append(
-            {
-                "point": index,
-                **{f"mean u{i + 1}": linear.mean[k, i] for i in range(min(dim, 3))},
-                "var u1 (lin)": lin[0, 0],
-                "var u2 (lin)": lin[1, 1],
-                "cov u1u2 (lin)": lin[0, 1],
+        lin = linear.cov[k]
+        row = {
+            "point": index,
+            **{f"mean u{i + 1}": linear.mean[k, i] for i in range(min(dim, 3))},
+            "var u1 (lin)": lin[0, 0],
+            "var u2 (lin)": lin[1, 1],
+            "cov u1u2 (lin)": lin[0, 1],
+        }
+        if check is not None:
+            mc = samples.cov[k]
+            row |= {
                 "var u1 (MC)": mc[0, 0],
                 "var u2 (MC)": mc[1, 1],
                 "cov u1u2 (MC)": mc[0, 1],
@@ -220,34 +223,47 @@ if result is not None:
                 "mean shift / sd": check.mean_shift[k],
                 "verdict": "agree" if check.agrees[k] else "bends",
             }
-        )
+        rows.append(row)
     st.dataframe(pd.DataFrame(rows).round(5), hide_index=True, key="unc_table")
-    st.caption(
-        f"Latent means and covariances in flow coordinates u(T). Linearised: {linear.stats.describe()}. "
-        f"Monte Carlo: {samples.stats.describe()}. 'difference %' is |C_lin - C_MC| / |C_MC| (Frobenius); "
-        "'max |diff| / SE' compares the largest entry difference with its Monte-Carlo standard error. "
-        "A point "
-        f"'bends' when its difference is beyond {check.z_limit:g} standard errors and above "
-        f"{100 * check.rel_limit:g} %."
-    )
-    bends = [index for index, agrees in zip(unc["selected"], check.agrees, strict=True) if not agrees]
-    if bends:
+    if check is None:
+        st.caption(
+            f"Latent means and covariances in flow coordinates u(T). Linearised: {linear.stats.describe()}."
+        )
         st.warning(
-            f"At point(s) {', '.join(map(str, bends))} the two methods disagree beyond the Monte-Carlo "
-            "error: the flow bends over the ellipse, so the linearised ellipse is only a local "
-            "approximation there; trust the cloud."
+            f"Only the linearised ellipses are shown: the Monte-Carlo cloud's solve was stopped after "
+            f"{adapters.MONTE_CARLO_SECONDS:g} s. Draws around a point fall between the data points, and "
+            f"with the {active.label} of {len(X):,} points in D = {dim} they lie far from every point "
+            "compared with the small noise near t = 0, where the exact flow of a finite sample switches "
+            "abruptly between points: its field is very stiff there (docs/MATH.md sections 4 and 5). A "
+            "learned model (Train / Load) is smooth between the points; a 2-D dataset shows both methods. "
+            f"The solver said: {stopped}"
         )
     else:
-        st.success(
-            "The linearised ellipses agree with the Monte-Carlo clouds: no difference is both beyond "
-            f"{check.z_limit:g} standard errors and above {100 * check.rel_limit:g} %, so the flow is nearly "
-            "linear over these ellipses."
-            + (
-                " The Monte-Carlo error is large here: more samples per point sharpen this check."
-                if check.relative_difference.max() > 0.1
-                else ""
-            )
+        st.caption(
+            f"Latent means and covariances in flow coordinates u(T). Linearised: {linear.stats.describe()}. "
+            f"Monte Carlo: {samples.stats.describe()}. 'difference %' is |C_lin - C_MC| / |C_MC| "
+            "(Frobenius); 'max |diff| / SE' compares the largest entry difference with its Monte-Carlo "
+            f"standard error. A point 'bends' when its difference is beyond {check.z_limit:g} standard "
+            f"errors and above {100 * check.rel_limit:g} %."
         )
+        bends = [index for index, agrees in zip(unc["selected"], check.agrees, strict=True) if not agrees]
+        if bends:
+            st.warning(
+                f"At point(s) {', '.join(map(str, bends))} the two methods disagree beyond the Monte-Carlo "
+                "error: the flow bends over the ellipse, so the linearised ellipse is only a local "
+                "approximation there; trust the cloud."
+            )
+        else:
+            st.success(
+                "The linearised ellipses agree with the Monte-Carlo clouds: no difference is both beyond "
+                f"{check.z_limit:g} standard errors and above {100 * check.rel_limit:g} %, so the flow is "
+                "nearly linear over these ellipses."
+                + (
+                    " The Monte-Carlo error is large here: more samples per point sharpen this check."
+                    if check.relative_difference.max() > 0.1
+                    else ""
+                )
+            )
 
 st.subheader("The other direction: a latent credible region and its pre-image")
 if dim != 2:

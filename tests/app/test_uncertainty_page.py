@@ -75,3 +75,27 @@ def test_out_of_range_selection_is_ignored():
     clean(at)
     selected = at.session_state["session"].pages["uncertainty"]["selected"]
     assert all(0 <= i < 300 for i in selected)  # an out-of-range pick is ignored
+
+
+def test_a_monte_carlo_solve_past_its_budget_leaves_the_linearised_ellipses_and_says_why(monkeypatch):
+    """On sparse high-dimensional data (digits) the exact flow's Monte-Carlo draws make a stiff solve that
+    ran for minutes: it stops at its budget, and the page shows the linearised ellipses with the reason.
+    Here the budget is made tiny on circles (sizes unlike the other tests', so no cached result is used)."""
+    from explorer import adapters
+
+    monkeypatch.setattr(adapters, "MONTE_CARLO_SECONDS", 1e-6)
+    at = AppTest.from_file(APP, default_timeout=240)
+    at.query_params.update({"n": "400"})
+    at.run()
+    at.switch_page("pages/uncertainty.py").run()
+    at.slider(key="w.uncertainty.samples").set_value(150)
+    at.slider(key="w.uncertainty.frames").set_value(15)
+    at.button(key="unc_run").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.exception] + [e.value for e in at.error]
+    table = at.dataframe[0].value
+    assert np.all(table["var u1 (lin)"] > 0) and "var u1 (MC)" not in table and "verdict" not in table
+    assert [w.value for w in at.warning if "Only the linearised ellipses" in w.value]
+    anim = next(s for s in (json.loads(c.proto.spec) for c in at.get("plotly_chart")) if s.get("frames"))
+    names = {d.get("name") for d in anim["frames"][-1]["data"]}
+    assert "linearised ellipse" in names and "Monte Carlo" not in names
+    assert not at.success  # no verdict without the cloud
