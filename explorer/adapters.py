@@ -672,6 +672,7 @@ def animation_figure(
     linked: bool = True,
     title: str = "",
     height: int = 560,
+    subtitle: str = "",
 ):
     """The Plotly animation of a result on the chosen coordinates (0-based), with linked panels."""
     states = result.states[:, :, dims]
@@ -690,6 +691,7 @@ def animation_figure(
         trail_index=trail_index,
         title=title,
         height=height,
+        subtitle=subtitle,
     )
 
 
@@ -702,20 +704,29 @@ def shown_dims(dim: int, three_d: bool, picked: list[int]) -> list[int]:
     return picked if dim > 3 and len(picked) >= 2 else [0, 1]
 
 
-def animation_title(direction: str, data_title: str, schedule: ic.Schedule) -> str:
-    """The Flow page's animation title (the data's title is untrusted text: made safe for a figure)."""
+def animation_title(direction: str, data_title: str, schedule: ic.Schedule) -> tuple[str, str]:
+    """The Flow page's animation title and subtitle: what moves, and the schedule (one line of both ran
+    past a 1024-px screen). The data's title is untrusted text: made safe for a figure."""
     moving = "Inflating" if direction == "inflate" else "Generating"
-    return f"{moving}: {for_figure(data_title)}, {schedule.describe()}"
+    return f"{moving}: {for_figure(data_title)}", schedule.describe()
 
 
 @cached
 def animation_view(
-    result: FlowResult, dims: list[int], color_mode: str, trails: int, title: str, height: int
+    result: FlowResult,
+    dims: list[int],
+    color_mode: str,
+    trails: int,
+    title: str,
+    height: int,
+    subtitle: str = "",
 ) -> tuple[go.Figure, float]:
     """The Flow page's animation figure and its payload in MB, built once per server for each result and
     view: building the frames' Plotly objects costs ~0.5 s, which a class pressing Compute together would
     otherwise pay once per student (read-only: every session shares the figure)."""
-    fig = SharedFigure.of(animation_figure(result, dims, color_mode, trails, title=title, height=height))
+    fig = SharedFigure.of(
+        animation_figure(result, dims, color_mode, trails, title=title, height=height, subtitle=subtitle)
+    )
     return fig, fig.json_bytes() / 1e6
 
 

@@ -245,9 +245,9 @@ def warm(step: Step) -> None:
     active, data, request, view = step_animation(step)
     result = adapters.compute_flow(active.key, active.flow, data.key, data.X, data.labels, request)
     dims = adapters.shown_dims(data.X.shape[1], view["three_d"], view["dims"])
-    title = adapters.animation_title(request.direction, data.title, active.flow.schedule)
+    title, subtitle = adapters.animation_title(request.direction, data.title, active.flow.schedule)
     for height in {adapters.ANIMATION_HEIGHT, min(adapters.ANIMATION_HEIGHT, PRESENTER_FIGURE_HEIGHT)}:
-        adapters.animation_view(result, dims, view["colour"], view["trails"], title, height)
+        adapters.animation_view(result, dims, view["colour"], view["trails"], title, height, subtitle)
 
 
 def go_to(index: int) -> None:

@@ -172,9 +172,9 @@ if result is None:
 show_intro(folded=result is not None)
 
 if result is not None:
-    title = adapters.animation_title(direction, data.title, schedule)
+    title, subtitle = adapters.animation_title(direction, data.title, schedule)
     fig, payload_mb = adapters.animation_view(
-        result, dims, colour, trails, title, layout.fit(adapters.ANIMATION_HEIGHT)
+        result, dims, colour, trails, title, layout.fit(adapters.ANIMATION_HEIGHT), subtitle
     )
     config = viz.style.plotly_config(f"inflow_{direction}")
     st.plotly_chart(fig, key="flow_animation", config=config)
@@ -227,7 +227,7 @@ if result is not None:
         key="dl_gif",
         file_name=f"inflow_{direction}.gif",
         mime="image/gif",
-        data=lambda: adapters.animation_gif(result, dims, colour, title, source),
+        data=lambda: adapters.animation_gif(result, dims, colour, f"{title}, {subtitle}", source),
         help="A looping GIF of the particles (first two shown coordinates, no linked panels) "
         "for slides and chats; takes a few seconds to draw.",
     )

@@ -40,7 +40,7 @@ def data_preview(
 
 
 def eigen_spectrum(eigenvalues: np.ndarray, kept: int | None = None) -> go.Figure:
-    """Bar chart of the eigenvalues (kept ones coloured) with the participation ratio in the title.
+    """Bar chart of the eigenvalues (kept ones coloured) with the participation ratio under the title.
 
     A log axis only when they span more than a factor of 30: bars on a log axis have no zero, so nearly
     equal eigenvalues would look very different.
@@ -56,8 +56,8 @@ def eigen_spectrum(eigenvalues: np.ndarray, kept: int | None = None) -> go.Figur
         title_text="eigenvalue (variance along the axis)",
     )
     fig.update_xaxes(title_text="principal direction", dtick=1 if lam.size <= 20 else None)
-    title = f"Eigenvalues (PR {participation_ratio(lam):.2f} of D = {lam.size})"
-    return style.finish(fig, 340, title, margin={"t": 50})
+    pr = f"participation ratio {participation_ratio(lam):.2f} of D = {lam.size}"
+    return style.finish(fig, 340, "Eigenvalues", margin={"t": 65}, subtitle=pr)
 
 
 def drawing_canvas(

@@ -160,6 +160,7 @@ def flow_animation(
     frame_ms: int = 80,
     marker_size: float = 5.0,
     height: int = 560,
+    subtitle: str = "",
 ) -> go.Figure:
     """The particle animation, optionally with linked per-dimension variance and PR panels.
 
@@ -168,6 +169,7 @@ def flow_animation(
     ``predicted_variances`` the schedule's, ``kept`` its kept-dimension mask); when given, two panels
     share the animation's time cursor: variance per dimension (log scale) and participation ratio.
     ``trail_index`` picks particles to follow: their whole paths are drawn and a ring marks each one.
+    ``subtitle``: a smaller line under the title (the Flow page's schedule).
     """
     states, times = np.asarray(states, dtype=np.float32), np.asarray(times, dtype=np.float64)
     if states.shape[2] not in (2, 3):
@@ -194,7 +196,9 @@ def flow_animation(
         fig,
         height,
         title,
-        margin={"t": 95, "b": 150},  # room for the two-line panel titles under the title
+        # room for the two-line panel titles under the title (and its subtitle)
+        margin={"t": 115 if subtitle else 95, "b": 150},
+        subtitle=subtitle,
         legend={"itemsizing": "constant", "y": 1.0, "yanchor": "top"},
         **controls(times, frame_ms),
     )

@@ -126,13 +126,22 @@ def translucent(colour: str, alpha: float) -> str:
     return f"rgba({r},{g},{b},{alpha:g})"
 
 
-def finish(fig: go.Figure, height: int, title: str = "", margin: dict | None = None, **layout) -> go.Figure:
-    """Apply the shared template, height, title and margins (``MARGIN`` unless given) to ``fig``. The title
-    sits on the left, clear of the toolbar that Streamlit shows at the top right."""
+def finish(
+    fig: go.Figure,
+    height: int,
+    title: str = "",
+    margin: dict | None = None,
+    subtitle: str = "",
+    **layout,
+) -> go.Figure:
+    """Apply the shared template, height, title (and a smaller subtitle line under it, if given) and margins
+    (``MARGIN`` unless given) to ``fig``. The title sits on the left, clear of the toolbar that Streamlit
+    shows at the top right."""
     fig.update_layout(
         template=TEMPLATE,
         height=height,
-        title={"text": title, "x": 0.0, "xanchor": "left"},
+        title={"text": title, "x": 0.0, "xanchor": "left"}
+        | ({"subtitle": {"text": subtitle}} if subtitle else {}),
         margin=MARGIN if margin is None else margin,
         **layout,
     )
