@@ -30,7 +30,7 @@ from plotly.basedatatypes import BaseFigure
 
 import inflow_core as ic
 from explorer import jobs
-from explorer.text import for_figure
+from explorer.text import MAX_CHARS, for_figure
 from inflow_core import reduction, viz
 
 # Home demo: 1,000 circle points reduced to one dimension by their exact (empirical) flow, 600 of them
@@ -704,11 +704,15 @@ def shown_dims(dim: int, three_d: bool, picked: list[int]) -> list[int]:
     return picked if dim > 3 and len(picked) >= 2 else [0, 1]
 
 
-def animation_title(direction: str, data_title: str, schedule: ic.Schedule) -> tuple[str, str]:
+def animation_title(
+    direction: str, data_title: str, schedule: ic.Schedule, plotly: bool = True
+) -> tuple[str, str]:
     """The Flow page's animation title and subtitle: what moves, and the schedule (one line of both ran
-    past a 1024-px screen). The data's title is untrusted text: made safe for a figure."""
+    past a 1024-px screen). The data's title is untrusted text: made safe for a figure (``plotly``), or
+    one capped line for the GIF, which draws text as it is."""
     moving = "Inflating" if direction == "inflate" else "Generating"
-    return f"{moving}: {for_figure(data_title)}", schedule.describe()
+    shown = for_figure(data_title) if plotly else viz.style.one_line(data_title, MAX_CHARS)
+    return f"{moving}: {shown}", schedule.describe()
 
 
 @cached

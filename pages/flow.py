@@ -227,7 +227,13 @@ if result is not None:
         key="dl_gif",
         file_name=f"inflow_{direction}.gif",
         mime="image/gif",
-        data=lambda: adapters.animation_gif(result, dims, colour, f"{title}, {subtitle}", source),
+        data=lambda: adapters.animation_gif(
+            result,
+            dims,
+            colour,
+            ", ".join(adapters.animation_title(direction, data.title, schedule, False)),
+            source,
+        ),
         help="A looping GIF of the particles (first two shown coordinates, no linked panels) "
         "for slides and chats; takes a few seconds to draw.",
     )

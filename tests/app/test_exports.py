@@ -105,3 +105,15 @@ def test_the_round_trip_checks_a_named_subset_of_the_particles():
     assert "max |error|" in result.round_trip
     small = small_result()  # 50 particles: all of them, no subset named
     assert "of the" not in small.round_trip and "max |error|" in small.round_trip
+
+
+def test_the_gif_title_is_the_data_title_as_written_and_the_figure_title_is_escaped():
+    """Plotly reads a few HTML tags, so the figure gets the data's title escaped; Pillow draws text as it
+    is, so the GIF gets it unescaped (it showed "&amp;lt;" for a file named with "<")."""
+    basis = ic.EigenBasis.fit(np.random.default_rng(0).standard_normal((50, 2)))
+    schedule = ic.Schedule.isotropic(basis.eigenvalues)
+    name = "a <b>&</b> b.csv"
+    figure = adapters.animation_title("inflate", name, schedule)
+    gif = adapters.animation_title("inflate", name, schedule, plotly=False)
+    assert figure == ("Inflating: a &lt;b&gt;&amp;&lt;/b&gt; b.csv", schedule.describe())
+    assert gif == ("Inflating: a <b>&</b> b.csv", schedule.describe())
