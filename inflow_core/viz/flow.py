@@ -286,8 +286,10 @@ def _add_linked_panels(
     for trace in pr_traces:
         fig.add_trace(trace, row=1, col=3)
     v_range = _variance_range(variances, predicted)
-    fig.update_yaxes(type="log", range=v_range, title_text="variance", row=1, col=2)
-    fig.update_yaxes(range=[0, pr_top], title_text="PR", row=1, col=3)
+    # No y titles: the panel titles name them, and beside a 1024-px screen's narrow panels a y title sat
+    # over the neighbouring panel's points and curves.
+    fig.update_yaxes(type="log", range=v_range, row=1, col=2)
+    fig.update_yaxes(range=[0, pr_top], row=1, col=3)
     fig.update_xaxes(title_text="t", row=1, col=2)
     fig.update_xaxes(title_text="t", row=1, col=3)
     spans = [(10 ** v_range[0], 10 ** v_range[1]), (0.0, pr_top)]
