@@ -1,6 +1,6 @@
 """A projector's 1024x768 with the sidebar open leaves a half-width chart ~290 px: every page, after its
 main button, draws its charts without cutting their text (titles, axis titles, legends); also with the
-64-dimensional digits, whose titles are the longest."""
+64-dimensional digits, whose titles are the longest, and while a network trains."""
 
 import pytest
 from test_browser import CUT_TEXTS, MAIN_PAGES, assert_no_exception, open_with_results
@@ -20,5 +20,11 @@ def test_no_chart_cuts_its_text_on_a_projector(browser, app_url):
             open_with_results(page, app_url + path, button, result)
             assert_no_exception(page)
             assert page.evaluate(CUT_TEXTS) == [], name
+        # While a network trains: the loss curve beside the samples it generates.
+        open_with_results(page, app_url + "/train?n=1000", "Start training", None)
+        page.locator(".st-key-train_preview .main-svg").first.wait_for(timeout=60_000)
+        page.locator(".st-key-loss_curve .main-svg").first.wait_for(timeout=60_000)
+        assert page.evaluate(CUT_TEXTS) == [], "training"
+        page.locator(".st-key-stop_training button").first.click()
     finally:
         context.close()
