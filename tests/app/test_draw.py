@@ -2,12 +2,12 @@
 as the browser sends them) add points of the chosen class; undo and clear remove them; "Use these points"
 makes the drawing the current data through the upload validation, and too few points keep the previous."""
 
-import base64
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
+from plotly_json import plotly_array
 from streamlit.testing.v1 import AppTest
 
 from inflow_core import datasets
@@ -116,7 +116,7 @@ def test_click_tool_and_a_degenerate_lasso(drawing):
     spec = canvas_spec(at)
     assert spec["layout"]["dragmode"] == "pan"  # clicks select in pan mode
     grid = spec["data"][0]
-    x = np.frombuffer(base64.b64decode(grid["x"]["bdata"]), dtype=grid["x"]["dtype"])  # Plotly's typed array
+    x = plotly_array(grid["x"])
     assert grid["name"] == "canvas" and len(x) == 61**2 and x.min() == -3 and x.max() == 3  # the click grid
     stroke(at, click_event(3.0, 3.0))  # the corner of the canvas
     stroke(at, click_event(7.0, 0.0))  # off the canvas: ignored

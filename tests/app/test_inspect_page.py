@@ -1,7 +1,6 @@
 """AppTest: the Inspect page on the shipped digits model (UMAP mocked in the fast test, real in the slow
 one) and on an uploaded 20-dimensional CSV shown as 5 x 4 images; nothing heavy runs before a click."""
 
-import base64
 import json
 import re
 import time
@@ -9,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from plotly_json import plotly_array
 from streamlit.testing.v1 import AppTest
 
 import inflow_core as ic
@@ -32,12 +32,8 @@ def chart_keys(at: AppTest) -> list[str]:
 
 
 def array(value) -> np.ndarray:
-    """A figure array from its JSON: a list, or Plotly's typed-array form {dtype, bdata, shape}."""
-    if isinstance(value, dict):
-        flat = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
-        shape = value.get("shape")
-        return flat.reshape([int(s) for s in str(shape).split(",")] if shape else -1).astype(float)
-    return np.array(value, dtype=float)
+    """A figure array as floats (a list's None as NaN)."""
+    return plotly_array(value).astype(float)
 
 
 def canvas(spec: dict) -> np.ndarray:

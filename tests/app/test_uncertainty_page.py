@@ -1,21 +1,14 @@
 """AppTest: the Uncertainty page picks points from a (injected) selection event, propagates ellipses and
 Monte-Carlo clouds through the flow, reports their disagreement, and maps a latent region back."""
 
-import base64
 import json
 from pathlib import Path
 
 import numpy as np
+from plotly_json import plotly_array
 from streamlit.testing.v1 import AppTest
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
-
-
-def typed_array(value) -> np.ndarray:
-    """A Plotly figure array from its JSON: a plain list, or plotly's base64 typed array."""
-    if isinstance(value, dict):
-        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
-    return np.asarray(value)
 
 
 def selection(*rows: int) -> dict:
@@ -40,7 +33,7 @@ def test_selection_propagation_and_preimage():
     at.run()
     assert at.session_state["session"].pages["uncertainty"]["selected"] == [5, 123, 300]
     chosen = json.loads(at.get("plotly_chart")[0].proto.spec)["data"][1]["customdata"]
-    assert list(typed_array(chosen)) == [5, 123, 300]  # the highlights show the new picks at once
+    assert list(plotly_array(chosen)) == [5, 123, 300]  # the highlights show the new picks at once
     at.radio(key="w.uncertainty.kind").set_value("rotated").run()
     at.slider(key="w.uncertainty.samples").set_value(100)
     at.slider(key="w.uncertainty.frames").set_value(10)

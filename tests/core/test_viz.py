@@ -1,7 +1,6 @@
 """The figure layer: frames and traces, fixed axes, equal aspect where circles are drawn, one palette,
 and no Streamlit."""
 
-import base64
 import subprocess
 import sys
 
@@ -9,6 +8,7 @@ import numpy as np
 import pandas as pd
 import plotly.colors as pc
 import pytest
+from plotly_json import plotly_array
 
 import inflow_core as ic
 from inflow_core.reduction import Neighbourhood, VarianceProfile
@@ -23,11 +23,6 @@ def walk(states: np.ndarray, labels: np.ndarray | None = None, **kwargs):
     colors, title = (labels, "label") if labels is not None else (states[0, :, 0], "initial position")
     axis_titles = ["a", "b", "c"][: states.shape[2]]
     return flow.flow_animation(TIMES[: len(states)], states, colors, title, axis_titles, **kwargs)
-
-
-def unpacked(values) -> np.ndarray:
-    """A frame's coordinates, which the animation stores as Plotly's base64 typed arrays."""
-    return np.frombuffer(base64.b64decode(values["bdata"]), np.dtype(values["dtype"]).newbyteorder("<"))
 
 
 def propagation(n_points: int = 3):
@@ -211,7 +206,7 @@ def test_flow_animation_has_a_frame_per_time_and_moves_only_particles_and_cursor
     assert [b.label for b in fig.layout.updatemenus[0].buttons] == ["▶ Play", "❚❚ Pause"]
     last = fig.frames[-1]
     assert list(last.traces) == [0, 1, 2, 3, 13, 14]
-    assert np.allclose(unpacked(last.data[0].x), states[-1, ::3, 0])
+    assert np.allclose(plotly_array(last.data[0].x), states[-1, ::3, 0])
     assert list(last.data[-1].x) == [TIMES[-1]] * 2
     assert all(f.layout.to_plotly_json() == {} for f in fig.frames)  # no frame moves the axes
 
