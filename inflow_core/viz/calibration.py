@@ -33,19 +33,10 @@ def _measured_columns(table: pd.DataFrame) -> list[str]:
 def _legend(tables: dict[str, pd.DataFrame], glyph: Callable[[str], str]) -> dict:
     """A short legend at the figure's foot: one entry per flow (its colour; a click shows or hides all its
     curves), and a title that keys the shapes of the measured columns (three flows with three columns
-    each made nine entries that crowded out the plot on a projector).
-
-    At the figure's foot (container coordinates), not at a fraction of the plot's height below it: where
-    the plot is short the latter put the legend over the axis title."""
+    each made nine entries that crowded out the plot on a projector)."""
     shown = [c for c in _MEASURED if any(c in _measured_columns(t) for t in tables.values())]
     key = "\u2003".join(f"{glyph(c)} {_MEASURED[c][2]}" for c in shown)  # em spaces: SVG collapses runs
-    return {
-        "orientation": "h",
-        "yref": "container",
-        "y": 0,
-        "yanchor": "bottom",
-        "title": {"text": key, "side": "top"},
-    }
+    return style.FOOT_LEGEND | {"title": {"text": key, "side": "top"}}
 
 
 def reliability_figure(tables: dict[str, pd.DataFrame], title: str = "", height: int = 440) -> go.Figure:

@@ -72,6 +72,10 @@ INK = [[0.0, WHITE], [1.0, "#111111"]]  # images: high values dark, as ink on pa
 
 FONT_SIZE, SMALL_FONT_SIZE = 12, 11  # text, and crowded legends or captions
 MARGIN = {"l": 10, "r": 10, "t": 40, "b": 10}
+# A horizontal legend at the figure's foot (container coordinates), not at a fraction of the plot's height
+# below it: where the plot is short (a projector) the latter put the legend over the axis title, and beside
+# the plot a legend leaves a narrow column's curve only a sliver.
+FOOT_LEGEND = {"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom"}
 TEMPLATE = go.layout.Template(pio.templates["plotly_white"])
 # Traces without their own colour fall back on the same palette, and text is the palette's dark grey.
 # Exponents as 1e-13, not SI prefixes ("100f", "1p") that read as units to a student.

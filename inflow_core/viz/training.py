@@ -45,10 +45,4 @@ def loss_curve(
     fig.update_yaxes(type="log", title_text="loss")
     fig.update_xaxes(title_text="step")
     # The legend under the plot: beside it, in a 1024-px screen's column, it left the curve ~60 px wide.
-    return style.finish(
-        fig,
-        340,
-        title,
-        margin={"t": 30},
-        legend={"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom"},
-    )
+    return style.finish(fig, 340, title, margin={"t": 30}, legend=style.FOOT_LEGEND)
