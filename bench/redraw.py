@@ -30,12 +30,14 @@ import sys
 import time
 from pathlib import Path
 
+import plotly
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, streamlit_server  # noqa: E402
 
-PLOTLY_JS = Path(__import__("plotly").__file__).parent / "package_data" / "plotly.min.js"
+PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 
 TARGET_S = 1.0
 IDLE = """() => !document.querySelector('[data-testid=stStatusWidget]')

@@ -421,18 +421,16 @@ def propagate_both(
     """Linearised and Monte-Carlo propagation with frames, moving background particles, and why the
     Monte-Carlo part is None when its solve ran past ``MONTE_CARLO_SECONDS`` ("" when it finished)."""
     linear = ic.uncertainty.propagate(_flow, points, cov, method="linear", n_frames=n_frames)
+    stopped = ""
     try:
-        samples, stopped = (
-            ic.uncertainty.propagate(
-                _flow.with_solver(max_seconds=MONTE_CARLO_SECONDS),
-                points,
-                cov,
-                method="samples",
-                n_samples=n_samples,
-                n_frames=n_frames,
-                seed=0,
-            ),
-            "",
+        samples = ic.uncertainty.propagate(
+            _flow.with_solver(max_seconds=MONTE_CARLO_SECONDS),
+            points,
+            cov,
+            method="samples",
+            n_samples=n_samples,
+            n_frames=n_frames,
+            seed=0,
         )
     except ic.SolverError as err:
         samples, stopped = None, str(err)

@@ -231,7 +231,7 @@ if result is not None:
             result,
             dims,
             colour,
-            ", ".join(adapters.animation_title(direction, data.title, schedule, False)),
+            ", ".join(adapters.animation_title(direction, data.title, schedule, plotly=False)),
             source,
         ),
         help="A looping GIF of the particles (first two shown coordinates, no linked panels) "
