@@ -229,14 +229,18 @@ if result is not None:
         st.caption(
             f"Latent means and covariances in flow coordinates u(T). Linearised: {linear.stats.describe()}."
         )
+        why = (
+            f"Draws around a point fall between the data points, and with the {active.label} of "
+            f"{len(X):,} points in D = {dim} they lie far from every point compared with the small noise "
+            "near t = 0, where the exact flow of a finite sample switches abruptly between points: its "
+            "field is very stiff there (docs/MATH.md sections 4 and 5). A learned model (Train / Load) is "
+            "smooth between the points; a 2-D dataset shows both methods. "
+            if active.exact
+            else ""  # a learned field is smooth: the machine was busy, or the model diverges there
+        )
         st.warning(
             f"Only the linearised ellipses are shown: the Monte-Carlo cloud's solve was stopped after "
-            f"{adapters.MONTE_CARLO_SECONDS:g} s. Draws around a point fall between the data points, and "
-            f"with the {active.label} of {len(X):,} points in D = {dim} they lie far from every point "
-            "compared with the small noise near t = 0, where the exact flow of a finite sample switches "
-            "abruptly between points: its field is very stiff there (docs/MATH.md sections 4 and 5). A "
-            "learned model (Train / Load) is smooth between the points; a 2-D dataset shows both methods. "
-            f"The solver said: {stopped}"
+            f"{adapters.MONTE_CARLO_SECONDS:g} s. {why}The solver said: {stopped}"
         )
     else:
         st.caption(
